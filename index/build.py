@@ -1,0 +1,182 @@
+"""Build or update the index from a corpus folder, embedding only new or changed articles.
+
+Writes go in an order that makes a run killed at any point (kill -9 included) safe, and completed by
+the next run:
+1. catalog: the article becomes ``pending`` and its old chunk rows go (readers stop using them);
+2. Chroma: the article's old vectors are deleted and the new ones added (chunk ids are stable);
+3. catalog: the new chunk rows are written and the article becomes ``done``;
+4. BM25 is rebuilt from the catalog and switched in as a new generation.
+A later run redoes every article it finds ``pending``. Two runs on one store never overlap: the
+second waits for the first's lock. This module does not answer questions.
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.chunk import DEFAULT_CHUNK_WORDS, DEFAULT_OVERLAP_SENTENCES, chunk_article
+from index.embed import default_model_path, load_embedder
+from index.errors import ConfigError, StoreError
+from index.read import corpus_files, read_corpus
+from index.store import Store, node_for
+from index.types import Article, Chunk, Skipped
+
+BATCH_CHUNKS = 256  # chunks embedded and written together: amortises Chroma and SQLite round trips
+LOCK_TIMEOUT_S = 600.0
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What one ``build`` did."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: int = 0
+    skipped: tuple[Skipped, ...] = ()
+    embedded: int = 0  # chunks embedded by this run
+    articles: int = 0  # articles in the index after the run
+    chunks: int = 0  # chunks in the index after the run
+    seconds: float = 0.0
+    rebuilt: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def lines(self) -> list[str]:
+        """The summary as lines for people."""
+        out = [
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{self.unchanged} unchanged, {len(self.skipped)} skipped",
+            f"{self.articles} articles, {self.chunks} chunks in the index; "
+            f"{self.embedded} chunks embedded in {self.seconds:.1f} s",
+        ]
+        if not self.changed and not self.rebuilt:
+            out.append("nothing changed: nothing was embedded")
+        out += [f"skipped {s.source}: {s.reason}" for s in self.skipped]
+        return out
+
+
+@dataclass
+class _Batch:
+    items: list[tuple[Article, str, list[Chunk], bool]] = field(default_factory=list)
+    size: int = 0
+
+
+def article_key(article: Article, chunk_words: int, overlap: int, model: str) -> str:
+    """What decides whether an article must be re-embedded: its bytes, the chunking, the model."""
+    return hashlib.sha256(f"{article.sha256}|{chunk_words}|{overlap}|{model}".encode()).hexdigest()
+
+
+def build(
+    corpus: Path | str,
+    store_folder: Path | str,
+    *,
+    model_path: str | None = None,
+    chunk_words: int = DEFAULT_CHUNK_WORDS,
+    overlap: int = DEFAULT_OVERLAP_SENTENCES,
+    rebuild: bool = False,
+    progress: bool = True,
+    batch_chunks: int = BATCH_CHUNKS,
+    lock_timeout: float = LOCK_TIMEOUT_S,
+) -> Summary:
+    """Bring the store in ``store_folder`` in line with the articles in ``corpus``; return a summary."""
+    from filelock import FileLock, Timeout
+
+    started = time.perf_counter()
+    corpus, store = Path(corpus), Store(store_folder)
+    model = model_path or default_model_path()
+    files = list(corpus_files(corpus))  # raises CorpusError for a missing folder before touching the store
+    store.folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(store.folder / "index.lock", timeout=lock_timeout):
+            if rebuild:
+                store.remove()
+            store.create()
+            built_with = store.meta("embed_model")
+            if built_with and built_with != model:
+                raise ConfigError(
+                    f"the store in {store.folder} was built with the model {built_with}; "
+                    f"to use {model}, run `qa index --rebuild`"
+                )
+            store.set_meta(embed_model=model)
+            summary = _update(store, corpus, len(files), model, chunk_words, overlap, progress, batch_chunks)
+    except Timeout:
+        raise StoreError(f"another `qa index` is writing to {store.folder}; wait for it to finish") from None
+    stats = store.stats()
+    return Summary(**{**summary, "articles": stats.articles, "chunks": stats.chunks,
+                      "seconds": time.perf_counter() - started, "rebuilt": rebuild})
+
+
+def _update(store: Store, corpus: Path, total: int, model: str, chunk_words: int, overlap: int,
+            progress: bool, batch_chunks: int) -> dict:
+    from tqdm import tqdm
+
+    known = store.article_keys()
+    seen: set[str] = set()
+    added, updated, skipped = [], [], []
+    unchanged = embedded = 0
+    batch = _Batch()
+    embedder = None
+    bar = tqdm(total=total, desc="indexing", unit="article", file=sys.stderr, disable=not progress)
+
+    def flush() -> None:
+        nonlocal embedded, embedder
+        if not batch.items:
+            return
+        embedder = embedder or load_embedder(model)
+        store.begin((article, key) for article, key, _, _ in batch.items)
+        store.delete_vectors(article.source for article, _, _, was_known in batch.items if was_known)
+        articles = {article.source: article for article, _, _, _ in batch.items}
+        chunks = [chunk for _, _, article_chunks, _ in batch.items for chunk in article_chunks]
+        nodes = [node_for(c, articles[c.source].title, articles[c.source].outlet) for c in chunks]
+        texts = [node.get_content(metadata_mode="embed") for node in nodes]
+        for node, vector in zip(nodes, embedder.get_text_embedding_batch(texts)):
+            node.embedding = vector
+        store.add_vectors(nodes)
+        store.finish(chunks, articles)
+        embedded += len(chunks)
+        batch.items.clear()
+        batch.size = 0
+
+    for item in read_corpus(corpus):
+        bar.update(1)
+        seen.add(item.source)
+        if isinstance(item, Skipped):
+            skipped.append(item)
+            continue
+        key = article_key(item, chunk_words, overlap, model)
+        previous = known.get(item.source)
+        if previous == (key, "done"):
+            unchanged += 1
+            continue
+        (updated if previous else added).append(item.source)
+        chunks = chunk_article(item.source, item.text, item.body, chunk_words, overlap)
+        batch.items.append((item, key, chunks, previous is not None))
+        batch.size += len(chunks)
+        if batch.size >= batch_chunks:
+            flush()
+    flush()
+    bar.close()
+    removed = sorted(set(known) - seen)
+    if removed:
+        store.delete_vectors(removed)
+        store.forget(removed)
+    if added or updated or removed or store.bm25_dir() is None:
+        _rebuild_bm25(store)
+    return {"added": tuple(added), "updated": tuple(updated), "removed": tuple(removed),
+            "unchanged": unchanged, "skipped": tuple(skipped), "embedded": embedded}
+
+
+def _rebuild_bm25(store: Store) -> None:
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    nodes = [node_for(chunk, title, outlet) for chunk, title, outlet in store.all_chunks()]
+    if not nodes:
+        store.clear_bm25()
+        return
+    store.save_bm25(BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(len(nodes), 50), language="en"))

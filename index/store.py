@@ -1,0 +1,281 @@
+"""The index on disk: a SQLite catalog, a Chroma collection of chunk vectors and a BM25 snapshot, in step.
+
+The catalog is the source of truth: an article's chunks count only once the catalog marks the article
+``done``, so a reader never uses a vector or keyword hit whose chunk is half written or already gone
+(it checks every hit against the catalog). The catalog also keeps each article's original text, so
+citation offsets stay valid after the corpus file changes. This module stores and loads; it does not
+read corpus files, chunk, embed or rank.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from index.errors import NoIndexError, StoreError
+from index.types import Article, Chunk, Span
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import TextNode
+
+SCHEMA_VERSION = "1"
+COLLECTION = "chunks"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles(
+    source TEXT PRIMARY KEY, key TEXT NOT NULL, state TEXT NOT NULL,
+    title TEXT NOT NULL, outlet TEXT, date TEXT, text TEXT NOT NULL, indexed_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks(
+    id TEXT PRIMARY KEY, source TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    sentences TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
+"""
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as the catalog knows it, with its article's metadata: what retrieval hands on."""
+
+    id: str
+    source: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[Span, ...]
+    title: str
+    outlet: str | None
+    date: str | None
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    source: str
+    text: str
+    title: str
+    outlet: str | None
+    date: str | None
+
+
+@dataclass(frozen=True)
+class Stats:
+    articles: int
+    chunks: int
+    last_indexed: float | None
+
+
+def node_for(chunk: Chunk, title: str, outlet: str | None = None) -> "TextNode":
+    """The llama-index node stored in Chroma and BM25: chunk text, with title and outlet as embedded context."""
+    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+    return TextNode(
+        id_=chunk.id,
+        text=chunk.text,
+        metadata={"title": title, "outlet": outlet or "", "source": chunk.source, "start": chunk.start, "end": chunk.end},
+        excluded_embed_metadata_keys=["source", "start", "end"],
+        excluded_llm_metadata_keys=["source", "start", "end"],
+        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.source)},
+    )
+
+
+class Store:
+    """One store folder: ``catalog.sqlite``, ``chroma/`` and ``bm25/<generation>/``."""
+
+    def __init__(self, folder: Path | str):
+        self.folder = Path(folder)
+        self.catalog_path = self.folder / "catalog.sqlite"
+        self._chroma_lock = threading.Lock()
+        self._vector_store = None
+
+    # ---- catalog -------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return self.catalog_path.is_file()
+
+    @contextmanager
+    def _db(self, create: bool = False) -> Iterator[sqlite3.Connection]:
+        if not create and not self.exists():
+            raise NoIndexError(f"no index in {self.folder}: run `qa index` first")
+        if create:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(self.catalog_path, timeout=60)
+        except sqlite3.Error as err:
+            raise self._damaged(err) from None
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            if create:
+                conn.executescript(_SCHEMA)
+            with conn:
+                yield conn
+        except sqlite3.DatabaseError as err:
+            raise self._damaged(err) from None
+        finally:
+            conn.close()
+
+    def _damaged(self, err: Exception) -> StoreError:
+        return StoreError(f"the store in {self.folder} is damaged ({err}); run `qa index --rebuild`")
+
+    def create(self) -> None:
+        with self._db(create=True) as db:
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    def meta(self, key: str) -> str | None:
+        with self._db() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, **values: str) -> None:
+        with self._db() as db:
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
+
+    def article_keys(self) -> dict[str, tuple[str, str]]:
+        """source -> (key, state) of every catalogued article."""
+        with self._db() as db:
+            return {s: (k, st) for s, k, st in db.execute("SELECT source, key, state FROM articles")}
+
+    def begin(self, articles: Iterable[tuple[Article, str]]) -> None:
+        """Mark articles as being (re)indexed: their old chunks stop counting at once."""
+        now = time.time()
+        with self._db() as db:
+            for article, key in articles:
+                db.execute("DELETE FROM chunks WHERE source = ?", (article.source,))
+                db.execute(
+                    "INSERT OR REPLACE INTO articles VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
+                    (article.source, key, article.title, article.outlet, article.date, article.text, now),
+                )
+
+    def finish(self, chunks: Iterable[Chunk], sources: Iterable[str]) -> None:
+        """Record the chunks of articles whose vectors are stored, and mark those articles done."""
+        with self._db() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?)",
+                [(c.id, c.source, c.start, c.end, json.dumps([[s.start, s.end] for s in c.sentences]))
+                 for c in chunks],
+            )
+            db.executemany("UPDATE articles SET state = 'done' WHERE source = ?", [(s,) for s in sources])
+
+    def forget(self, sources: Iterable[str]) -> None:
+        with self._db() as db:
+            for source in sources:
+                db.execute("DELETE FROM chunks WHERE source = ?", (source,))
+                db.execute("DELETE FROM articles WHERE source = ?", (source,))
+
+    def chunks(self, ids: Iterable[str]) -> dict[str, StoredChunk]:
+        """The catalogued chunks among ``ids`` (of done articles only), by id."""
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self._db() as db:
+            rows = db.execute(
+                f"SELECT c.id, c.source, c.start, c.end, c.sentences, a.text, a.title, a.outlet, a.date "
+                f"FROM chunks c JOIN articles a ON a.source = c.source "
+                f"WHERE a.state = 'done' AND c.id IN ({marks})",
+                ids,
+            ).fetchall()
+        return {
+            cid: StoredChunk(cid, src, start, end, text[start:end],
+                             tuple(Span(s, e) for s, e in json.loads(sents)), title, outlet, date)
+            for cid, src, start, end, sents, text, title, outlet, date in rows
+        }
+
+    def all_chunks(self) -> Iterator[tuple[Chunk, str, str | None]]:
+        """Every done chunk with its article's title and outlet, in source and offset order (for BM25)."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT c.id, c.source, c.start, c.end, a.text, a.title, a.outlet FROM chunks c "
+                "JOIN articles a ON a.source = c.source WHERE a.state = 'done' ORDER BY c.source, c.start"
+            )
+            for cid, src, start, end, text, title, outlet in rows:
+                yield Chunk(cid, src, start, end, text[start:end]), title, outlet
+
+    def article(self, source: str) -> StoredArticle | None:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT source, text, title, outlet, date FROM articles WHERE source = ? AND state = 'done'",
+                (source,),
+            ).fetchone()
+        return StoredArticle(*row) if row else None
+
+    def stats(self) -> Stats:
+        with self._db() as db:
+            articles, last = db.execute(
+                "SELECT COUNT(*), MAX(indexed_at) FROM articles WHERE state = 'done'"
+            ).fetchone()
+            (chunks,) = db.execute("SELECT COUNT(*) FROM chunks").fetchone()
+        return Stats(articles, chunks, last)
+
+    # ---- Chroma --------------------------------------------------------------------------------
+    def vector_store(self):
+        """The llama-index ``ChromaVectorStore`` over this store's collection (opened once)."""
+        with self._chroma_lock:
+            if self._vector_store is None:
+                import chromadb
+                from chromadb.config import Settings as ChromaSettings
+                from llama_index.vector_stores.chroma import ChromaVectorStore
+
+                try:
+                    client = chromadb.PersistentClient(
+                        path=str(self.folder / "chroma"),
+                        settings=ChromaSettings(anonymized_telemetry=False),
+                    )
+                    # cosine space; vectors always come from our model, never Chroma's default embedder
+                    collection = client.get_or_create_collection(
+                        COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
+                    )
+                except Exception as err:  # chromadb raises many unrelated types for a damaged folder
+                    raise self._damaged(err) from None
+                self._vector_store = ChromaVectorStore(chroma_collection=collection)
+            return self._vector_store
+
+    def add_vectors(self, nodes: list["TextNode"]) -> None:
+        self.vector_store().add(nodes)
+
+    def delete_vectors(self, sources: Iterable[str]) -> None:
+        store = self.vector_store()
+        for source in sources:
+            store.delete(ref_doc_id=source)
+
+    def vector_count(self) -> int:
+        return self.vector_store().client.count()  # ChromaVectorStore.client is the collection
+
+    # ---- BM25 ----------------------------------------------------------------------------------
+    def bm25_dir(self) -> Path | None:
+        generation = self.meta("bm25_generation")
+        return self.folder / "bm25" / generation if generation else None
+
+    def save_bm25(self, retriever: Any) -> None:
+        """Persist a llama-index ``BM25Retriever`` as a new generation, switch to it, drop older ones."""
+        generation = f"{time.time_ns()}"
+        target = self.folder / "bm25" / generation
+        target.mkdir(parents=True)
+        retriever.persist(str(target))
+        self.set_meta(bm25_generation=generation)
+        for old in (self.folder / "bm25").iterdir():
+            if old.name != generation:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def clear_bm25(self) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM meta WHERE key = 'bm25_generation'")
+        shutil.rmtree(self.folder / "bm25", ignore_errors=True)
+
+    def remove(self) -> None:
+        """Delete everything the store holds (for ``--rebuild``); the lock file stays."""
+        self._vector_store = None
+        try:  # Chroma caches one client per path in the process; a deleted folder must not be reused
+            from chromadb.api.client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()
+        except ImportError:
+            pass
+        for name in ("chroma", "bm25"):
+            shutil.rmtree(self.folder / name, ignore_errors=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.catalog_path}{suffix}").unlink(missing_ok=True)

@@ -1,0 +1,12 @@
+"""Question answering over the indexed news articles: ``ask()`` returns an ``Answer`` with citations.
+
+Importing ``qa`` loads no model, opens no store and does not import gradio.
+"""
+import index  # noqa: F401  (sets the offline environment before anything else loads)
+from qa.answer import ask
+from qa.errors import BadQuestionError, ConfigError, CorpusError, NoIndexError, QAError, StoreError
+from qa.settings import Settings
+from qa.types import Answer, Citation, Passage
+
+__all__ = ["ask", "Answer", "Citation", "Passage", "Settings", "QAError", "BadQuestionError", "ConfigError",
+           "CorpusError", "NoIndexError", "StoreError"]

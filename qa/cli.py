@@ -1,0 +1,141 @@
+"""The ``qa`` command: ``index``, ``ask``, ``eval`` and ``serve``; turns the library's errors into messages.
+
+A thin layer: each subcommand builds ``Settings`` from its flags and the environment and calls the
+library. Heavy imports happen inside the subcommand that needs them. Results go to stdout; progress,
+warnings and errors go to stderr.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+import index  # noqa: F401  (offline environment first)
+from qa.errors import QAError
+from qa.settings import Settings
+
+
+def _settings(**overrides) -> Settings:
+    return Settings.from_env(**overrides)
+
+
+class _Group(click.Group):
+    """Turns the project's own errors into a one-line message and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except QAError as err:
+            click.echo(f"Error: {err}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="news-qa")
+def cli() -> None:
+    """Ask questions about a folder of news articles; answers cite the articles' own sentences."""
+
+
+store_option = click.option("--store", type=click.Path(path_type=Path), help="Store folder [QA_STORE, default .qa].")
+corpus_option = click.option("--corpus", type=click.Path(path_type=Path), help="Corpus folder [QA_CORPUS, default seeds].")
+
+
+@cli.command("index")
+@corpus_option
+@store_option
+@click.option("--rebuild", is_flag=True, help="Delete the store and index every article again.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def index_command(corpus, store, rebuild, quiet) -> None:
+    """Index new and changed articles of the corpus folder (only those are embedded)."""
+    from index import build
+
+    s = _settings(corpus=corpus, store=store)
+    summary = build(s.corpus, s.store, model_path=s.embed_model, chunk_words=s.chunk_words,
+                    overlap=s.chunk_overlap, rebuild=rebuild, progress=not quiet)
+    for line in summary.lines():
+        click.echo(line)
+
+
+@cli.command("ask")
+@click.argument("question")
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
+@click.option("--top-k", type=int, help="Passages to return.")
+def ask_command(question, store, as_json, top_k) -> None:
+    """Answer QUESTION from the indexed articles, with numbered sources."""
+    from qa.answer import engine_for
+
+    answer = engine_for(_settings(store=store, top_k=top_k)).ask(question)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        return
+    click.echo(answer.text)
+    if answer.citations:
+        click.echo("\nSources:")
+        for c in answer.citations:
+            outlet = f" ({c.outlet})" if c.outlet else ""
+            click.echo(f"[{c.number}] {c.title}{outlet} — {c.source}, characters {c.start}-{c.end}")
+    elif answer.passages:
+        click.echo("\nClosest passages (they do not answer the question):")
+        for p in answer.passages[:3]:
+            click.echo(f"- {p.title} — {p.source}")
+
+
+@cli.command("eval")
+@store_option
+@click.option("--set", "qa_set", type=click.Path(exists=True, path_type=Path), help="Q&A set (JSON Lines).")
+@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--calibrate", is_flag=True, help="Choose the abstention threshold by cross-validation.")
+@click.option("--min-answer", type=float, help="Floor for answer accuracy (answerable items).")
+@click.option("--min-hit5", type=float, help="Floor for retrieval hit@5.")
+@click.option("--min-citation", type=float, help="Floor for citation support.")
+@click.option("--min-abstain-recall", type=float, help="Floor for abstention recall.")
+@click.option("--min-overall", type=float, help="Floor for overall accuracy (abstaining counts on unanswerable items).")
+def eval_command(store, qa_set, reports, calibrate, min_answer, min_hit5, min_citation, min_abstain_recall,
+                 min_overall) -> None:
+    """Run the Q&A set through the assistant and a plain vector-search baseline; write reports."""
+    from evals.report import table, write
+    from evals.run import QA_SET, calibrate as run_calibration, evaluate, load_set
+
+    s = _settings(store=store)
+    items = load_set(qa_set or QA_SET)
+    if calibrate:
+        result = run_calibration(s, items)
+        click.echo(json.dumps(result, indent=2))
+        click.echo(f"\nset QA_MIN_CONFIDENCE={result['threshold']} (or Settings.min_confidence) to use it", err=True)
+        return
+    report = evaluate(s, items)
+    paths = write(report, reports)
+    click.echo(table(report))
+    click.echo(f"\nreports: {', '.join(str(p) for p in paths.values())}", err=True)
+    overall = report["systems"]["system"]["overall"]
+    floors = {"answer_accuracy": min_answer, "hit@5": min_hit5, "citation_support": min_citation,
+              "abstain_recall": min_abstain_recall, "overall_accuracy": min_overall}
+    missed = [f"{m} {overall[m]:.3f} < {floor}" for m, floor in floors.items() if floor is not None and overall[m] < floor]
+    if overall["errors"]:
+        missed.append(f"{overall['errors']} items raised an error")
+    if missed:
+        click.echo("quality floor missed: " + "; ".join(missed), err=True)
+        sys.exit(1)
+
+
+@cli.command("serve")
+@corpus_option
+@store_option
+@click.option("--host", help="Address to bind [QA_HOST, default 127.0.0.1].")
+@click.option("--port", type=int, help="Port [QA_PORT, default 7860].")
+def serve_command(corpus, store, host, port) -> None:
+    """Open the web chat (builds the index first if there is none)."""
+    from ui.app import serve
+
+    serve(_settings(corpus=corpus, store=store, host=host, port=port))
+
+
+def main() -> None:
+    cli(prog_name="qa")
+
+
+if __name__ == "__main__":
+    main()

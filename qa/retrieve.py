@@ -1,0 +1,144 @@
+"""Hybrid retrieval: llama-index's Chroma vector retriever and BM25 retriever, fused by reciprocal rank.
+
+The two retrievers are llama-index's; the fusion is done here rather than by ``QueryFusionRetriever``
+so that each hit keeps its dense and keyword ranks (the answerer uses their agreement as evidence).
+Every hit is checked against the catalog, so a chunk being written or already removed by a running
+``qa index`` is never returned. llama-index and Chroma types stay inside this module. It does not
+pick sentences or decide whether to answer.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from index.embed import load_embedder
+from index.store import Store, StoredChunk
+from qa.errors import NoIndexError
+
+RRF_K = 60  # the constant of Cormack et al. (2009); ranks matter, raw scores of the two sides do not
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: StoredChunk
+    score: float  # fused
+    dense_rank: int | None  # 1-based, None when the side did not return it
+    dense_score: float  # cosine similarity, 0 when not returned
+    keyword_rank: int | None
+    keyword_score: float
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Document frequencies of the BM25 index's terms (stemmed, stopwords removed)."""
+
+    df: dict[str, int]
+    documents: int
+
+    def idf(self, term: str) -> float:
+        """BM25's idf; a term the corpus never uses gets the idf of a term seen in half a document."""
+        n = self.df.get(term, 0.5)
+        return math.log(1 + (self.documents - n + 0.5) / (n + 0.5))
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
+    """Fused scores of ids from several best-first rankings: sum of 1 / (k + rank).
+
+    >>> sorted(reciprocal_rank_fusion([["a", "b"], ["b", "c"]], k=1).items())
+    [('a', 0.5), ('b', 0.8333333333333333), ('c', 0.3333333333333333)]
+    """
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, 1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+class Retriever:
+    """Loads the model and both indexes once, lazily; safe to share between threads."""
+
+    def __init__(self, store: Store, model_path: str | None, candidates: int):
+        self.store = store
+        self.model_path = model_path
+        self.candidates = candidates
+        self._lock = threading.Lock()
+        self._embedder = None
+        self._dense = None
+        self._keyword = None
+        self._generation: str | None = None
+        self.vocabulary: Vocabulary | None = None
+
+    def _ready(self):
+        generation = self.store.meta("bm25_generation")  # also raises NoIndexError without a catalog
+        if generation is None:
+            raise NoIndexError(f"the index in {self.store.folder} is empty: add articles and run `qa index`")
+        with self._lock:
+            if self._embedder is None:
+                from llama_index.core import VectorStoreIndex
+
+                built_with = self.store.meta("embed_model")
+                self._embedder = load_embedder(self.model_path or built_with)
+                index = VectorStoreIndex.from_vector_store(self.store.vector_store(), embed_model=self._embedder)
+                self._dense = index.as_retriever(similarity_top_k=self.candidates)
+            if generation != self._generation:
+                self._load_keyword(generation)
+            return self._embedder, self._dense, self._keyword
+
+    def _load_keyword(self, generation: str) -> None:
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        retriever = BM25Retriever.from_persist_dir(str(self.store.folder / "bm25" / generation))
+        documents = int(retriever.bm25.scores["num_docs"])
+        retriever.similarity_top_k = min(self.candidates, documents)
+        import numpy as np
+
+        # bm25s keeps one sparse column per term; its length is the term's document frequency
+        scores = retriever.bm25.scores
+        counts = np.diff(np.append(scores["indptr"], len(scores["data"])))
+        df = {term: int(counts[i]) for term, i in retriever.bm25.vocab_dict.items()}
+        self._keyword, self._generation = retriever, generation
+        self.vocabulary = Vocabulary(df, documents)
+
+    def embed_query(self, text: str) -> list[float]:
+        embedder, _, _ = self._ready()
+        return embedder.get_query_embedding(text)
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        """The ``k`` best chunks for ``query``, fused from the dense and keyword sides."""
+        from llama_index.core.schema import QueryBundle
+
+        embedder, dense, keyword = self._ready()
+        bundle = QueryBundle(query_str=query, embedding=embedder.get_query_embedding(query))
+        dense_hits = dense.retrieve(bundle)
+        keyword_hits = keyword.retrieve(bundle)
+        # Chroma reports exp(-cosine distance); turn it back into a cosine similarity
+        dense_scores = {h.node.node_id: 1 + math.log(max(h.score or 1e-9, 1e-9)) for h in dense_hits}
+        keyword_scores = {h.node.node_id: float(h.score or 0.0) for h in keyword_hits}
+        dense_ids = [h.node.node_id for h in dense_hits]
+        keyword_ids = [h.node.node_id for h in keyword_hits if (h.score or 0) > 0]
+        fused = reciprocal_rank_fusion([dense_ids, keyword_ids])
+        ranked = sorted(fused, key=fused.get, reverse=True)
+        chunks = self.store.chunks(ranked[: k * 2])
+        hits = []
+        for cid in ranked[: k * 2]:
+            if cid in chunks:
+                hits.append(Hit(
+                    chunk=chunks[cid],
+                    score=fused[cid],
+                    dense_rank=dense_ids.index(cid) + 1 if cid in dense_scores else None,
+                    dense_score=dense_scores.get(cid, 0.0),
+                    keyword_rank=keyword_ids.index(cid) + 1 if cid in keyword_ids else None,
+                    keyword_score=keyword_scores.get(cid, 0.0),
+                ))
+        return hits[:k]
+
+    def dense_only(self, query: str, k: int) -> list[StoredChunk]:
+        """The plain vector retrieval a tutorial would do (top ``k`` by cosine): the eval baseline."""
+        embedder, dense, _ = self._ready()
+        from llama_index.core.schema import QueryBundle
+
+        hits = dense.retrieve(QueryBundle(query_str=query, embedding=embedder.get_query_embedding(query)))[:k]
+        chunks = self.store.chunks(h.node.node_id for h in hits)
+        return [chunks[h.node.node_id] for h in hits if h.node.node_id in chunks]

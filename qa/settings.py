@@ -1,0 +1,82 @@
+"""One settings object for the whole product, built from defaults, environment and overrides.
+
+Built at the edges (the CLI, ``qa serve``, ``qa eval``, or ``ask(**overrides)``) and passed down; no
+module reads the environment on its own, and llama-index's global ``Settings`` is never used.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from index.chunk import DEFAULT_CHUNK_WORDS, DEFAULT_OVERLAP_SENTENCES
+from qa.errors import ConfigError
+
+# Abstain below this confidence. Chosen by `qa eval --calibrate` (5-fold cross-validation over the 74
+# items of evals/qa.jsonl, 13 unanswerable): fold thresholds 0.42-0.54; held out, overall accuracy
+# 0.689, abstention recall 0.615 and precision 0.444 (docs/evals.md has the full run).
+MIN_CONFIDENCE = 0.4556
+
+_ENV = {
+    "corpus": "QA_CORPUS",
+    "store": "QA_STORE",
+    "embed_model": "QA_EMBED_MODEL",
+    "top_k": "QA_TOP_K",
+    "min_confidence": "QA_MIN_CONFIDENCE",
+    "host": "QA_HOST",
+    "port": "QA_PORT",
+    "auth": "QA_AUTH",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus: Path = Path("seeds")
+    store: Path = Path(".qa")
+    embed_model: str | None = None  # a local sentence-transformers folder; None: the packaged MiniLM
+    chunk_words: int = DEFAULT_CHUNK_WORDS
+    chunk_overlap: int = DEFAULT_OVERLAP_SENTENCES
+    top_k: int = 5  # passages returned with an answer
+    candidates: int = 20  # hits taken from each retriever before fusion
+    evidence_passages: int = 5  # passages whose sentences compete to answer
+    max_citation_lines: int = 3
+    min_confidence: float = MIN_CONFIDENCE
+    max_question_chars: int = 1000
+    max_history_messages: int = 200
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str | None = None  # "user:password" for the web chat
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        """Defaults, then ``QA_*`` environment variables, then ``overrides`` (None means "not given")."""
+        env = os.environ if env is None else env
+        values = {name: env[var] for name, var in _ENV.items() if env.get(var)}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls().with_values(**values)
+
+    def with_values(self, **values) -> "Settings":
+        """A copy with ``values`` converted to each field's type; ``ConfigError`` for a bad value."""
+        known = {f.name: f for f in fields(self)}
+        converted = {}
+        for name, value in values.items():
+            if name not in known:
+                raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(known))}")
+            default = getattr(self, name)
+            try:
+                if isinstance(default, Path):
+                    value = Path(value)
+                elif isinstance(default, bool):
+                    value = str(value).lower() in ("1", "true", "yes") if isinstance(value, str) else bool(value)
+                elif isinstance(default, int):
+                    value = int(value)
+                elif isinstance(default, float):
+                    value = float(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"setting {name} ({_ENV.get(name, name)}) must be a {type(default).__name__}, got {value!r}") from None
+            converted[name] = value
+        result = replace(self, **converted)
+        if result.top_k < 1 or result.candidates < result.top_k or not 0 <= result.min_confidence <= 1:
+            raise ConfigError("top_k must be at least 1, candidates at least top_k, min_confidence in [0, 1]")
+        return result
