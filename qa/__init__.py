@@ -3,10 +3,10 @@
 Importing ``qa`` loads no model, opens no store and does not import gradio.
 """
 import index  # noqa: F401  (sets the offline environment before anything else loads)
-from qa.answer import ask
+from qa.answer import article, ask, corpus_stats
 from qa.errors import BadQuestionError, ConfigError, CorpusError, NoIndexError, QAError, StoreError
 from qa.settings import Settings
 from qa.types import Answer, Citation, Passage
 
-__all__ = ["ask", "Answer", "Citation", "Passage", "Settings", "QAError", "BadQuestionError", "ConfigError",
+__all__ = ["ask", "article", "corpus_stats", "Answer", "Citation", "Passage", "Settings", "QAError", "BadQuestionError", "ConfigError",
            "CorpusError", "NoIndexError", "StoreError"]

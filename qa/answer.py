@@ -10,7 +10,7 @@ import re
 import threading
 import unicodedata
 
-from index.store import Store
+from index.store import Stats, Store, StoredArticle
 from qa.errors import BadQuestionError
 from qa.evidence import Candidate, answer_type, confidence, group_answer, score_sentences, weighted_terms
 from qa.followup import context_for, validate_history
@@ -120,6 +120,16 @@ def engine_for(settings: Settings) -> Engine:
         if settings not in _engines:
             _engines[settings] = Engine(settings)
         return _engines[settings]
+
+
+def article(source: str, **overrides) -> StoredArticle | None:
+    """The indexed text and metadata of one article (what citation offsets point into), or None."""
+    return engine_for(Settings.from_env(**overrides)).store.article(source)
+
+
+def corpus_stats(**overrides) -> Stats:
+    """How many articles and chunks are indexed, and when the last one was."""
+    return engine_for(Settings.from_env(**overrides)).store.stats()
 
 
 def ask(question: str, history: list[dict] | None = None, **overrides) -> Answer:

@@ -22,6 +22,7 @@ _TIME = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday
                    r"morning|evening|days?|\d{4})\b", re.IGNORECASE)
 _PERSON = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b|\b(spokesman|spokeswoman|minister|"
                      r"president|secretary|chief|leader|commander|prime)\b")
+_FIGURE = re.compile(r"\b\d[\d,.]*\d\b")  # a figure of two digits or more: 23,000 / 1,200 / 130
 _PLACE = re.compile(r"\b(in|at|to|from|for|near)\s+(the\s+)?[A-Z][a-z]+")
 ANSWER_TYPES = {
     "number": (re.compile(r"\b(how (many|much|old)|what number|death toll|what (is|was) the (toll|number))\b", re.I), _NUMBER),
@@ -182,10 +183,14 @@ def same_fact(a: str, b: str) -> bool:
 
     >>> same_fact("Blinken stressed avoiding civilian harm in Gaza.", "Blinken stressed the importance of avoiding civilian harm in Gaza")
     True
+    >>> same_fact("The death toll in Gaza has surpassed 23,000.", "In Gaza, greater than 23,000 folks died.")
+    True
     """
     ta, tb = set(terms(a)), set(terms(b))
     if not ta or not tb:
         return False
+    if _FIGURE.findall(a) and set(_FIGURE.findall(a)) & set(_FIGURE.findall(b)) and len(ta & tb) >= 2:
+        return True  # the same figure ("23,000") said in other words is the same fact
     return len(ta & tb) / min(len(ta), len(tb)) >= NEAR_DUPLICATE and len(ta & tb) >= 3
 
 

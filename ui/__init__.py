@@ -1,0 +1,1 @@
+"""The web chat over ``qa.ask()``: ``create_app()`` builds the page, ``serve()`` runs it."""

@@ -1,0 +1,40 @@
+import json
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def qa(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "qa", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_ask_json_prints_one_json_object_and_nothing_else(seed_store):
+    result = qa("ask", "--json", "--store", str(seed_store), "Who is John Kirby?")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["abstained"] is False and answer["citations"][0]["source"].startswith("002")
+
+
+def test_ask_prints_the_answer_and_numbered_sources(seed_store):
+    result = qa("ask", "Who is John Kirby?", env={"QA_STORE": str(seed_store)})
+    assert result.returncode == 0
+    assert "[1]" in result.stdout and "Sources:" in result.stdout and "002_ba217a2ed2169bbe.txt" in result.stdout
+
+
+def test_errors_are_one_line_messages_not_tracebacks(tmp_path):
+    result = qa("ask", "Who?", "--store", str(tmp_path / "none"))
+    assert result.returncode == 1
+    assert "run `qa index`" in result.stderr and "Traceback" not in result.stderr
+    result = qa("ask", "   ", "--store", str(tmp_path / "none"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+
+
+def test_index_prints_a_summary_with_skipped_files(corpus, tmp_path):
+    (corpus / "bad.txt").write_bytes(b"\xff\xfe\x00\x00")
+    result = qa("index", "--quiet", "--corpus", str(corpus), "--store", str(tmp_path / "s"))
+    assert result.returncode == 0, result.stderr
+    assert "5 added, 0 updated, 0 removed, 0 unchanged, 1 skipped" in result.stdout
+    assert "skipped bad.txt: binary file" in result.stdout
