@@ -168,7 +168,7 @@ def clean(text: str) -> Cleaned:
             skip_next = True
             continue
         start, end = span.start, span.end
-        if title is None and not body:
+        if title is None and not body and i + 1 < len(lines):  # a lone line is the article, not its title
             if looks_like_title(line):
                 if m := _TITLE_OUTLET.match(line):
                     title, outlet = m.group("title").strip(), outlet or m.group("outlet").strip()

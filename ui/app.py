@@ -160,7 +160,7 @@ def create_app(settings: Settings):
         clear.click(lambda: ([], "<p>Citations appear here.</p>", [], corpus_line(settings)), None,
                     [chat, sources, answers, info], api_visibility="private")
 
-        def on_like(state, data: gr.LikeData):
+        def on_like(state: list, data: gr.LikeData) -> None:
             save_feedback(settings, bool(data.liked), data.index if isinstance(data.index, int) else data.index[0], state)
 
         chat.like(on_like, [answers], None, api_visibility="private")

@@ -1,0 +1,153 @@
+"""The web chat: handlers called directly, a real server through gradio_client, a real headless Chromium."""
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from qa.settings import Settings
+from ui.app import create_app, highlight, render_sources, respond, save_feedback
+
+from conftest import ARTIFACTS, SEEDS, free_port
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real `qa serve` in its own process on a free loopback port (it builds the index itself)."""
+    store = tmp_path_factory.mktemp("served") / "qa"
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--corpus", str(SEEDS), "--store", str(store),
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    import urllib.request
+
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stdout.read())
+            time.sleep(0.5)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server, verbose=False)
+
+
+def test_api_answers_with_citations(client):
+    answer = client.predict("Who is John Kirby?", None, api_name="/ask")
+    assert answer["abstained"] is False
+    c = answer["citations"][0]
+    assert (SEEDS / c["source"]).read_text(encoding="utf-8")[c["start"]:c["end"]] == c["quote"]
+
+
+def test_api_follow_up_uses_history(client):
+    history = [{"role": "user", "content": "Who is Matthew Miller?"},
+               {"role": "assistant", "content": "State Department spokesman Matthew Miller said ... [1]"}]
+    answer = client.predict("What did he say about the West Bank?", history, api_name="/ask")
+    assert "Miller" in answer["query"] and "West Bank" in answer["citations"][0]["quote"]
+
+
+def test_api_abstains(client):
+    answer = client.predict("What is the name of Blinken's wife?", None, api_name="/ask")
+    assert answer["abstained"] is True and answer["citations"] == []
+
+
+def test_respond_streams_and_shows_highlighted_sources(seed_store):
+    settings = Settings.from_env(store=seed_store)
+    steps = list(respond("Who is John Kirby?", [], [], settings))
+    assert len(steps) > 2  # the answer arrives in several steps
+    history, sources, answers, box = steps[-1]
+    assert history[-1]["content"].endswith("[1]") and "<mark>" in sources and answers[0]["citations"]
+    assert "Open the whole article" in sources
+    save_feedback(settings, True, answers[0]["index"], answers)
+    assert '"liked": true' in (seed_store / "feedback.jsonl").read_text()
+
+
+def test_untrusted_text_is_escaped():
+    assert highlight("<script>x()</script>", 0, [(0, 8)]) == "<mark>&lt;script&gt;</mark>x()&lt;/script&gt;"
+
+
+def test_create_app_builds_without_launching(seed_store):
+    assert create_app(Settings.from_env(store=seed_store)) is not None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.fail("Debian's chromium is not installed: run `make browser` (make test does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])
+        yield b
+        b.close()
+
+
+def ask_in_page(page, question):
+    box = page.locator("#qa-input textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def test_chat_in_a_real_browser(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server)
+    page.wait_for_selector("#qa-input textarea", timeout=60_000)
+    assert "articles" in page.locator("#qa-corpus").inner_text()
+    ask_in_page(page, "Who is John Kirby?")
+    page.wait_for_selector("#qa-sources mark", timeout=60_000)
+    assert "John Kirby" in page.locator("#qa-sources mark").first.inner_text()
+    assert "[1]" in page.locator("#qa-chat").inner_text()
+    ask_in_page(page, "What did he say about a humanitarian pause?")
+    page.wait_for_function("document.querySelectorAll('#qa-chat .message-row, #qa-chat [data-testid=\"bot\"]').length >= 2", timeout=60_000)
+    page.wait_for_timeout(1500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+    assert "pause" in page.locator("#qa-chat").inner_text().lower()
+    page.locator("#qa-clear").click()
+    page.get_by_text("How many people have been displaced in Gaza?").first.click()
+    page.wait_for_function("document.querySelector('#qa-input textarea').value.includes('displaced')", timeout=10_000)
+    page.close()
+
+
+def test_script_in_an_article_is_shown_as_text(browser, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "evil.txt").write_text(
+        "Blinken met the Zorblax delegation in Amman on Sunday. "
+        "<script>window.__pwned = true</script><img src=x onerror=\"window.__pwned = true\">\n",
+        encoding="utf-8")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--corpus", str(corpus), "--store",
+                             str(tmp_path / "s"), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        page = browser.new_page()
+        for _ in range(240):
+            try:
+                page.goto(f"http://127.0.0.1:{port}/")
+                break
+            except Exception:
+                time.sleep(0.5)
+        page.wait_for_selector("#qa-input textarea", timeout=60_000)
+        ask_in_page(page, "Who did Blinken meet in Amman? Zorblax")
+        page.wait_for_function("document.querySelector('#qa-sources').innerText.includes('evil.txt')", timeout=60_000)
+        page.wait_for_timeout(1000)
+        assert "<script>" in page.locator("#qa-sources").inner_text()
+        assert page.evaluate("window.__pwned === undefined")
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
