@@ -82,8 +82,10 @@ def pack(sizes: Sequence[int], max_size: int, overlap: int) -> list[tuple[int, i
 
     >>> pack([5, 5, 5, 5], max_size=10, overlap=0)
     [(0, 2), (2, 4)]
-    >>> pack([5, 5, 5, 1], max_size=10, overlap=1)
-    [(0, 2), (1, 4)]
+    >>> pack([5, 5, 5, 5], max_size=10, overlap=1)
+    [(0, 2), (1, 3), (2, 4)]
+    >>> pack([5, 5, 1], max_size=10, overlap=0)
+    [(0, 3)]
     """
     if max_size <= 0 or overlap < 0:
         raise ValueError("max_size must be positive and overlap non-negative")

@@ -1,0 +1,77 @@
+"""Benchmark indexing throughput as a ratio to raw ``SentenceTransformer.encode`` of the same chunks.
+
+Usage: python -m evals.bench_index --articles 2000 [--out docs/benchmarks.md]
+
+It generates a corpus by recombining the seed articles' sentences with varied names and numbers
+(throughput does not depend on meaning), indexes it into a fresh store with ``index.build``, then
+encodes exactly the chunk texts the index embedded with a bare ``SentenceTransformer`` in the same
+process, and reports articles/s, chunks/s, the ratio and peak memory. A script, not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import index  # noqa: F401
+from index import build
+from index.chunk import split_sentences
+from index.embed import default_model_path
+from index.read import read_corpus
+from index.store import Store, node_for
+
+NAMES = ["Blinken", "Austin", "Sullivan", "Burns", "Harris", "Macron", "Scholz", "Sunak", "Guterres", "Borrell"]
+
+
+def generate(seeds: Path, out: Path, articles: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    sentences = [a.text[s.start:s.end] for a in read_corpus(seeds) if hasattr(a, "body")
+                 for s in split_sentences(a.text, a.body)]
+    out.mkdir(parents=True, exist_ok=True)
+    for i in range(articles):
+        picked = rng.sample(sentences, rng.randint(12, 22))
+        text = " ".join(s.replace("Blinken", rng.choice(NAMES)) for s in picked)
+        text = text.replace("23,000", f"{rng.randint(1, 90)},{rng.randint(100, 999)}")
+        lines = [f"Report {i}: {rng.choice(NAMES)} visits the region"] + [text[j:j + 600] for j in range(0, len(text), 600)]
+        (out / f"gen_{i:06d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus, store = Path(tmp) / "corpus", Path(tmp) / "store"
+        generate(Path(__file__).resolve().parent.parent / "seeds", corpus, args.articles)
+        started = time.perf_counter()
+        summary = build(corpus, store, progress=False)
+        index_s = time.perf_counter() - started
+        texts = [node_for(c, title, outlet).get_content(metadata_mode="embed")
+                 for c, title, outlet in Store(store).all_chunks()]
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(default_model_path(), device="cpu")
+        started = time.perf_counter()
+        model.encode(texts, batch_size=64)
+        encode_s = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows = [
+        f"| articles | chunks | index s | articles/s | chunks/s | raw encode s | ratio | peak RSS MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {summary.articles} | {summary.chunks} | {index_s:.1f} | {summary.articles / index_s:.1f} | "
+        f"{summary.chunks / index_s:.1f} | {encode_s:.1f} | {index_s / encode_s:.2f}x | {peak_mb:.0f} |",
+    ]
+    report = "\n".join(rows)
+    print(report)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.out, "a", encoding="utf-8") as f:
+            f.write(f"\n`python -m evals.bench_index --articles {args.articles}`\n\n{report}\n")
+
+
+if __name__ == "__main__":
+    main()
