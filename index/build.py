@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.chunk import DEFAULT_CHUNK_WORDS, DEFAULT_OVERLAP_SENTENCES, chunk_article
-from index.embed import default_model_path, load_embedder
+from index.embed import default_model_path, embed_with_spans, load_embedder
 from index.errors import ConfigError, StoreError
 from index.read import corpus_files, read_corpus
 from index.store import Store, node_for
@@ -135,10 +135,12 @@ def _update(store: Store, corpus: Path, total: int, model: str, chunk_words: int
         chunks = [chunk for _, _, article_chunks, _ in batch.items for chunk in article_chunks]
         nodes = [node_for(c, articles[c.source].title, articles[c.source].outlet) for c in chunks]
         texts = [node.get_content(metadata_mode="embed") for node in nodes]
-        for node, vector in zip(nodes, embedder.get_text_embedding_batch(texts)):
+        spans = [_sentence_spans(chunk, text) for chunk, text in zip(chunks, texts)]
+        vectors, sentence_vectors = embed_with_spans(embedder, texts, spans)
+        for node, vector in zip(nodes, vectors):
             node.embedding = vector
         store.add_vectors(nodes)
-        store.finish(chunks, articles)
+        store.finish(chunks, articles, {c.id: v.tobytes() for c, v in zip(chunks, sentence_vectors)})
         embedded += len(chunks)
         batch.items.clear()
         batch.size = 0
@@ -170,6 +172,12 @@ def _update(store: Store, corpus: Path, total: int, model: str, chunk_words: int
         _rebuild_bm25(store)
     return {"added": tuple(added), "updated": tuple(updated), "removed": tuple(removed),
             "unchanged": unchanged, "skipped": tuple(skipped), "embedded": embedded}
+
+
+def _sentence_spans(chunk: Chunk, embedded_text: str) -> list[tuple[int, int]]:
+    """Where the chunk's sentences are in the text that is embedded (metadata header, then the chunk)."""
+    base = len(embedded_text) - len(chunk.text)
+    return [(base + s.start - chunk.start, base + s.end - chunk.start) for s in chunk.sentences]
 
 
 def _rebuild_bm25(store: Store) -> None:

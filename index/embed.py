@@ -44,3 +44,37 @@ def load_embedder(model_path: str | None = None) -> "BaseEmbedding":
                 model_name=path, device="cpu", embed_batch_size=EMBED_BATCH_SIZE, normalize=True
             )
         return _loaded[path]
+
+
+def embed_with_spans(embedder: "BaseEmbedding", texts: list[str], spans: list[list[tuple[int, int]]]):
+    """Embed ``texts`` and, from the same forward pass, each character span of each text ("late chunking").
+
+    A span's vector is the normalised mean of the contextual token embeddings that overlap it, so a
+    sentence gets a vector that knows its passage, at no extra model cost. Returns the text vectors
+    (lists of floats, as llama-index stores them) and, per text, a float16 array with a row per span
+    (NaN where truncation left a span without tokens).
+    """
+    import numpy as np
+
+    # HuggingFaceEmbedding keeps its SentenceTransformer private and offers no token outputs; the
+    # late-chunking vectors need them from the very pass that gives the chunk vector.
+    model = embedder._model
+    outputs = model.encode(texts, batch_size=EMBED_BATCH_SIZE, output_value=None, show_progress_bar=False)
+    offsets = model.tokenizer(texts, return_offsets_mapping=True, truncation=True,
+                              max_length=model.max_seq_length)["offset_mapping"]
+    vectors, span_vectors = [], []
+    for out, text_offsets, text_spans in zip(outputs, offsets, spans):
+        sentence = out["sentence_embedding"].float().cpu().numpy()
+        vectors.append((sentence / (np.linalg.norm(sentence) or 1.0)).tolist())
+        tokens = out["token_embeddings"].float().cpu().numpy()
+        starts = np.array([a for a, _ in text_offsets])
+        ends = np.array([b for _, b in text_offsets])
+        real = ends > starts  # special tokens have (0, 0)
+        rows = np.full((len(text_spans), tokens.shape[1]), np.nan, dtype=np.float32)
+        for i, (s, e) in enumerate(text_spans):
+            mask = real & (starts < e) & (ends > s)
+            if mask.any():
+                v = tokens[: len(mask)][mask].mean(axis=0)
+                rows[i] = v / (np.linalg.norm(v) or 1.0)
+        span_vectors.append(rows.astype(np.float16))
+    return vectors, span_vectors

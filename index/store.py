@@ -25,7 +25,7 @@ from index.types import Article, Chunk, Span
 if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 COLLECTION = "chunks"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS articles(
     title TEXT NOT NULL, outlet TEXT, date TEXT, text TEXT NOT NULL, indexed_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks(
     id TEXT PRIMARY KEY, source TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-    sentences TEXT NOT NULL);
+    sentences TEXT NOT NULL, vectors BLOB);
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 """
 
@@ -52,6 +52,7 @@ class StoredChunk:
     title: str
     outlet: str | None
     date: str | None
+    vectors: bytes | None = None  # float16 rows, one per sentence: their late-chunking embeddings
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,10 @@ class Store:
     def create(self) -> None:
         with self._db(create=True) as db:
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            (schema,) = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if schema != SCHEMA_VERSION:
+            raise StoreError(f"the store in {self.folder} was written by another version (schema {schema}); "
+                             "run `qa index --rebuild`")
 
     def meta(self, key: str) -> str | None:
         with self._db() as db:
@@ -150,13 +155,14 @@ class Store:
                     (article.source, key, article.title, article.outlet, article.date, article.text, now),
                 )
 
-    def finish(self, chunks: Iterable[Chunk], sources: Iterable[str]) -> None:
-        """Record the chunks of articles whose vectors are stored, and mark those articles done."""
+    def finish(self, chunks: Iterable[Chunk], sources: Iterable[str], vectors: dict[str, bytes]) -> None:
+        """Record the chunks (and their sentence vectors) of articles whose vectors are in Chroma, and
+        mark those articles done."""
         with self._db() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?)",
-                [(c.id, c.source, c.start, c.end, json.dumps([[s.start, s.end] for s in c.sentences]))
-                 for c in chunks],
+                "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                [(c.id, c.source, c.start, c.end, json.dumps([[s.start, s.end] for s in c.sentences]),
+                  vectors.get(c.id)) for c in chunks],
             )
             db.executemany("UPDATE articles SET state = 'done' WHERE source = ?", [(s,) for s in sources])
 
@@ -174,15 +180,15 @@ class Store:
         marks = ",".join("?" * len(ids))
         with self._db() as db:
             rows = db.execute(
-                f"SELECT c.id, c.source, c.start, c.end, c.sentences, a.text, a.title, a.outlet, a.date "
+                f"SELECT c.id, c.source, c.start, c.end, c.sentences, a.text, a.title, a.outlet, a.date, c.vectors "
                 f"FROM chunks c JOIN articles a ON a.source = c.source "
                 f"WHERE a.state = 'done' AND c.id IN ({marks})",
                 ids,
             ).fetchall()
         return {
             cid: StoredChunk(cid, src, start, end, text[start:end],
-                             tuple(Span(s, e) for s, e in json.loads(sents)), title, outlet, date)
-            for cid, src, start, end, sents, text, title, outlet, date in rows
+                             tuple(Span(s, e) for s, e in json.loads(sents)), title, outlet, date, vectors)
+            for cid, src, start, end, sents, text, title, outlet, date, vectors in rows
         }
 
     def all_chunks(self) -> Iterator[tuple[Chunk, str, str | None]]:

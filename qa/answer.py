@@ -10,6 +10,8 @@ import re
 import threading
 import unicodedata
 
+import numpy as np
+
 from index.store import Stats, Store, StoredArticle
 from qa.errors import BadQuestionError
 from qa.evidence import Candidate, answer_type, confidence, group_answer, score_sentences, weighted_terms
@@ -52,11 +54,12 @@ class Engine:
         history = validate_history(history, s.max_history_messages)
         context = context_for(question, history)
         query = f"{question} {context}".strip()
-        hits = self.retriever.search(query, max(s.top_k, s.evidence_passages))
+        embedding = self.retriever.embed_query(query)
+        hits = self.retriever.search(query, max(s.top_k, s.evidence_passages), embedding)
         passages = tuple(_passage(h) for h in hits[: s.top_k])
         vocabulary = self.retriever.vocabulary
         weights = weighted_terms(question, context, vocabulary.idf)
-        scored = score_sentences(question, weights, _candidates(hits[: s.evidence_passages]))
+        scored = score_sentences(question, weights, _candidates(hits[: s.evidence_passages], embedding))
         if not weights or not scored:
             return Answer(question, ABSTAIN_TEXT, True, (), passages, 0.0, query)
         sure = confidence(scored[0], answer_type(question))
@@ -88,15 +91,25 @@ def _sentence_start(hit: Hit, candidate: Candidate) -> int:
     return hit.chunk.sentences[candidate.key & 0xFFFF].start
 
 
-def _candidates(hits: list[Hit]) -> list[Candidate]:
+def _sentence_similarities(chunk, query: "np.ndarray") -> list[float]:
+    """Cosine of the query with each sentence's late-chunking vector (0 where there is none)."""
+    if not chunk.vectors:
+        return [0.0] * len(chunk.sentences)
+    rows = np.frombuffer(chunk.vectors, dtype=np.float16).reshape(len(chunk.sentences), -1).astype(np.float32)
+    return np.nan_to_num(rows @ query, nan=0.0).tolist()
+
+
+def _candidates(hits: list[Hit], embedding: list[float]) -> list[Candidate]:
     """The sentences of the hits, each once (overlapping chunks share sentences), keyed by position."""
     if not hits:
         return []
+    query = np.asarray(embedding, dtype=np.float32)
     top = hits[0].score or 1.0
     seen: set[tuple[str, int]] = set()
     out = []
     for i, hit in enumerate(hits):
         chunk = hit.chunk
+        similarities = _sentence_similarities(chunk, query)
         for j, span in enumerate(chunk.sentences):
             if (chunk.source, span.start) in seen:
                 continue
@@ -106,6 +119,7 @@ def _candidates(hits: list[Hit]) -> list[Candidate]:
                 key=(i << 16) | j, source=chunk.source, text=text,
                 passage_text=f"{chunk.title}\n{chunk.outlet or ''}\n{chunk.text}",
                 retrieval=hit.score / top, agree=hit.dense_rank is not None and hit.keyword_rank is not None,
+                dense=similarities[j],
             ))
     return out
 

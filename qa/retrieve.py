@@ -105,12 +105,16 @@ class Retriever:
         embedder, _, _ = self._ready()
         return embedder.get_query_embedding(text)
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def embed_model(self):
+        """The loaded llama-index embedding model (for benchmarks that need the very same one)."""
+        return self._ready()[0]
+
+    def search(self, query: str, k: int, embedding: list[float] | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``query``, fused from the dense and keyword sides."""
         from llama_index.core.schema import QueryBundle
 
         embedder, dense, keyword = self._ready()
-        bundle = QueryBundle(query_str=query, embedding=embedder.get_query_embedding(query))
+        bundle = QueryBundle(query_str=query, embedding=embedding or embedder.get_query_embedding(query))
         dense_hits = dense.retrieve(bundle)
         keyword_hits = keyword.retrieve(bundle)
         # Chroma reports exp(-cosine distance); turn it back into a cosine similarity

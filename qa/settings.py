@@ -14,8 +14,8 @@ from index.chunk import DEFAULT_CHUNK_WORDS, DEFAULT_OVERLAP_SENTENCES
 from qa.errors import ConfigError
 
 # Abstain below this confidence. Chosen by `qa eval --calibrate` (5-fold cross-validation over the 74
-# items of evals/qa.jsonl, 13 unanswerable): fold thresholds 0.42-0.54; held out, overall accuracy
-# 0.689, abstention recall 0.615 and precision 0.444 (docs/evals.md has the full run).
+# items of evals/qa.jsonl, 13 unanswerable): fold thresholds 0.42-0.50; held out, overall accuracy
+# 0.730, abstention recall 0.615 and precision 0.471 (docs/evals.md has the full run).
 MIN_CONFIDENCE = 0.4556
 
 _ENV = {
