@@ -92,6 +92,7 @@ class Store:
         self.folder = Path(folder)
         self.catalog_path = self.folder / "catalog.sqlite"
         self._chroma_lock = threading.Lock()
+        self._local = threading.local()
         self._vector_store = None
 
     # ---- catalog -------------------------------------------------------------------------------
@@ -100,24 +101,30 @@ class Store:
 
     @contextmanager
     def _db(self, create: bool = False) -> Iterator[sqlite3.Connection]:
-        if not create and not self.exists():
-            raise NoIndexError(f"no index in {self.folder}: run `qa index` first")
-        if create:
+        """A transaction on this thread's connection to the catalog (kept open: asking is a hot path)."""
+        conn = getattr(self._local, "conn", None)
+        try:
+            inode = self.catalog_path.stat().st_ino
+        except FileNotFoundError:
+            inode = None
+        if conn is not None and inode != getattr(self._local, "inode", None):
+            conn.close()  # the catalog was deleted or replaced (`qa index --rebuild` in another process)
+            self._local.conn = conn = None
+        if inode is None:
+            if not create:
+                raise NoIndexError(f"no index in {self.folder}: run `qa index` first")
             self.folder.mkdir(parents=True, exist_ok=True)
         try:
-            conn = sqlite3.connect(self.catalog_path, timeout=60)
-        except sqlite3.Error as err:
-            raise self._damaged(err) from None
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            if conn is None:
+                conn = sqlite3.connect(self.catalog_path, timeout=60)
+                conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the indexer
+                self._local.conn, self._local.inode = conn, self.catalog_path.stat().st_ino
             if create:
                 conn.executescript(_SCHEMA)
             with conn:
                 yield conn
         except sqlite3.DatabaseError as err:
             raise self._damaged(err) from None
-        finally:
-            conn.close()
 
     def _damaged(self, err: Exception) -> StoreError:
         return StoreError(f"the store in {self.folder} is damaged ({err}); run `qa index --rebuild`")
@@ -221,11 +228,18 @@ class Store:
     def vector_store(self):
         """The llama-index ``ChromaVectorStore`` over this store's collection (opened once)."""
         with self._chroma_lock:
+            inode = self.catalog_path.stat().st_ino if self.exists() else None
+            if self._vector_store is not None and inode != self._vector_store_inode:
+                self._forget_chroma_client()  # another process rebuilt the store since we opened it
             if self._vector_store is None:
                 import chromadb
                 from chromadb.config import Settings as ChromaSettings
                 from llama_index.vector_stores.chroma import ChromaVectorStore
 
+                folder = self.folder / "chroma"
+                if not folder.is_dir() and self.exists() and self.stats().chunks:
+                    raise StoreError(f"the store in {self.folder} has lost its vectors ({folder} is missing); "
+                                     "run `qa index --rebuild`")
                 try:
                     client = chromadb.PersistentClient(
                         path=str(self.folder / "chroma"),
@@ -237,8 +251,20 @@ class Store:
                     )
                 except Exception as err:  # chromadb raises many unrelated types for a damaged folder
                     raise self._damaged(err) from None
+                if self.exists() and self.stats().chunks and collection.count() == 0:
+                    raise StoreError(f"the store in {self.folder} has lost its vectors; run `qa index --rebuild`")
                 self._vector_store = ChromaVectorStore(chroma_collection=collection)
+                self._vector_store_inode = inode
             return self._vector_store
+
+    def _forget_chroma_client(self) -> None:
+        self._vector_store = None
+        try:  # Chroma caches one client per path in the process; a deleted folder must not be reused
+            from chromadb.api.client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()
+        except ImportError:
+            pass
 
     def add_vectors(self, nodes: list["TextNode"]) -> None:
         self.vector_store().add(nodes)
@@ -274,13 +300,10 @@ class Store:
 
     def remove(self) -> None:
         """Delete everything the store holds (for ``--rebuild``); the lock file stays."""
-        self._vector_store = None
-        try:  # Chroma caches one client per path in the process; a deleted folder must not be reused
-            from chromadb.api.client import SharedSystemClient
-
-            SharedSystemClient.clear_system_cache()
-        except ImportError:
-            pass
+        self._forget_chroma_client()
+        if getattr(self._local, "conn", None) is not None:
+            self._local.conn.close()
+            self._local.conn = None
         for name in ("chroma", "bm25"):
             shutil.rmtree(self.folder / name, ignore_errors=True)
         for suffix in ("", "-wal", "-shm"):

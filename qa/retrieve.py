@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from index.embed import load_embedder
 from index.store import Store, StoredChunk
-from qa.errors import NoIndexError
+from qa.errors import NoIndexError, StoreError
 
 RRF_K = 60  # the constant of Cormack et al. (2009); ranks matter, raw scores of the two sides do not
 
@@ -66,6 +66,7 @@ class Retriever:
         self._lock = threading.Lock()
         self._embedder = None
         self._dense = None
+        self._vector_store = None
         self._keyword = None
         self._generation: str | None = None
         self.vocabulary: Vocabulary | None = None
@@ -76,20 +77,33 @@ class Retriever:
             raise NoIndexError(f"the index in {self.store.folder} is empty: add articles and run `qa index`")
         with self._lock:
             if self._embedder is None:
+                self._embedder = load_embedder(self.model_path or self.store.meta("embed_model"))
+            vector_store = self.store.vector_store()  # reopened when the store was rebuilt meanwhile
+            if vector_store is not self._vector_store:
                 from llama_index.core import VectorStoreIndex
 
-                built_with = self.store.meta("embed_model")
-                self._embedder = load_embedder(self.model_path or built_with)
-                index = VectorStoreIndex.from_vector_store(self.store.vector_store(), embed_model=self._embedder)
-                self._dense = index.as_retriever(similarity_top_k=self.candidates)
+                index = VectorStoreIndex.from_vector_store(vector_store, embed_model=self._embedder)
+                self._dense, self._vector_store = index.as_retriever(similarity_top_k=self.candidates), vector_store
             if generation != self._generation:
-                self._load_keyword(generation)
+                try:
+                    self._load_keyword(generation)
+                except StoreError:
+                    # a running `qa index` may have switched generations between our read and our load
+                    newer = self.store.meta("bm25_generation")
+                    if newer in (None, generation):
+                        raise
+                    self._load_keyword(newer)
             return self._embedder, self._dense, self._keyword
 
     def _load_keyword(self, generation: str) -> None:
         from llama_index.retrievers.bm25 import BM25Retriever
 
-        retriever = BM25Retriever.from_persist_dir(str(self.store.folder / "bm25" / generation))
+        folder = self.store.folder / "bm25" / generation
+        try:
+            retriever = BM25Retriever.from_persist_dir(str(folder))
+        except (OSError, ValueError) as err:
+            raise StoreError(f"the keyword index of {self.store.folder} is damaged or missing ({folder}: "
+                             f"{type(err).__name__}); run `qa index --rebuild`") from None
         documents = int(retriever.bm25.scores["num_docs"])
         retriever.similarity_top_k = min(self.candidates, documents)
         import numpy as np

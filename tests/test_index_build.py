@@ -82,6 +82,11 @@ def test_a_killed_run_is_completed_by_the_next(corpus, tmp_path, point):
     assert summary.articles == 5
     assert ids_in_catalog(store) == ids_in_catalog(clean)
     assert ids_in_chroma(store) == ids_in_chroma(clean)  # no duplicate, no missing, no orphan
+    from qa import ask
+
+    for question in ("Who is John Kirby?", "How many people have been displaced in Gaza?", "23,000"):
+        repaired, fresh = ask(question, store=store), ask(question, store=clean)
+        assert (repaired.text, repaired.citations) == (fresh.text, fresh.citations)
 
 
 def test_a_missing_corpus_folder_is_a_clear_error(tmp_path):

@@ -1,0 +1,140 @@
+"""Reliability and security: damaged stores, concurrent indexing and asking, bad input, login, load."""
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from index import build
+from index.store import Store
+from qa import StoreError, ask
+from qa.settings import Settings
+
+from conftest import ROOT, SEEDS
+
+
+def copy_store(seed_store: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "store"
+    shutil.copytree(seed_store, target)
+    return target
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "qa", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+@pytest.mark.parametrize("damage", ["catalog garbage", "chroma deleted", "bm25 deleted"])
+def test_a_damaged_store_names_its_folder_and_says_rebuild(seed_store, tmp_path, damage):
+    store = copy_store(seed_store, tmp_path)
+    if damage == "catalog garbage":
+        for f in store.glob("catalog.sqlite*"):
+            f.unlink()
+        (store / "catalog.sqlite").write_bytes(b"this is not a database" * 100)
+    elif damage == "chroma deleted":
+        shutil.rmtree(store / "chroma")
+    else:
+        shutil.rmtree(store / "bm25")
+    with pytest.raises(StoreError, match="--rebuild") as err:
+        ask("Who is John Kirby?", store=store)
+    assert str(store) in str(err.value)
+    result = cli("ask", "Who is John Kirby?", "--store", str(store))
+    assert result.returncode == 1 and "Traceback" not in result.stderr and "--rebuild" in result.stderr
+    rebuilt = cli("index", "--rebuild", "--quiet", "--store", str(store), "--corpus", str(SEEDS))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert not ask("Who is John Kirby?", store=store).abstained
+
+
+REINDEX = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from index import build
+    corpus, store = Path(sys.argv[1]), sys.argv[2]
+    target = corpus / "002_ba217a2ed2169bbe.txt"
+    base = target.read_text(encoding="utf-8")
+    for round in range(6):
+        target.write_text(base + f"\\nKirby later gave briefing number {round}.\\n", encoding="utf-8")
+        extra = corpus / f"extra_{round}.txt"
+        extra.write_text(f"Kirby spoke to reporters in Washington about round {round} of the talks.\\n")
+        build(corpus, store, progress=False)
+        extra.unlink()
+""")
+
+
+def test_asking_while_another_process_reindexes(corpus, tmp_path):
+    """Answers come from the old or the new articles, never cite a chunk that is gone, never crash."""
+    store = tmp_path / "store"
+    build(corpus, store, progress=False)
+    writer = subprocess.Popen([sys.executable, "-c", REINDEX, str(corpus), str(store)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = (SEEDS / "002_ba217a2ed2169bbe.txt").read_text(encoding="utf-8")
+    versions = {path.name: [path.read_text(encoding="utf-8")] for path in SEEDS.glob("*.txt")}
+    versions["002_ba217a2ed2169bbe.txt"] += [base + f"\nKirby later gave briefing number {r}.\n" for r in range(6)]
+    for r in range(6):
+        versions[f"extra_{r}.txt"] = [f"Kirby spoke to reporters in Washington about round {r} of the talks.\n"]
+    asked = 0
+    while writer.poll() is None or asked < 5:
+        answer = ask("What did Kirby say?", store=store)
+        asked += 1
+        for c in answer.citations + tuple(answer.passages):
+            quote = getattr(c, "quote", None) or c.text
+            assert any(v[c.start:c.end] == quote for v in versions[c.source]), (c.source, quote)
+    out = writer.communicate()[0]
+    assert writer.returncode == 0, out
+    assert asked >= 5
+    final = ask("What did Kirby say?", store=store)
+    for c in final.citations:
+        assert Store(store).article(c.source).text[c.start:c.end] == c.quote
+
+
+def test_bad_corpus_files_never_lose_indexed_articles(corpus, tmp_path):
+    store = tmp_path / "store"
+    build(corpus, store, progress=False)
+    (corpus / "huge.txt").write_bytes(b"Gaza " * (4 * 1024 * 1024))  # 20 MB
+    (corpus / "evil.html").write_text("<html><body><p>Kirby met Zorblax.</p><script>alert(1)</script></body></html>")
+    (corpus / "nul.md").write_bytes(b"abc\x00def")
+    summary = build(corpus, store, progress=False)
+    reasons = {s.source: s.reason for s in summary.skipped}
+    assert "larger than" in reasons["huge.txt"] and "binary" in reasons["nul.md"]
+    assert summary.added == ("evil.html",) and summary.unchanged == 5 and summary.articles == 6
+    assert "alert(1)" not in Store(store).article("evil.html").text
+
+
+def test_a_question_never_reaches_a_path_or_query_unescaped(seed_store):
+    for question in ["'; DROP TABLE chunks; --", "../../etc/passwd", "$(rm -rf /)", "\" OR 1=1 --"]:
+        ask(question, store=seed_store)
+    assert Store(seed_store).stats().chunks > 0
+
+
+def test_served_on_loopback_by_default():
+    assert Settings.from_env(env={}).host == "127.0.0.1"
+
+
+def test_login_is_required_for_page_and_api_when_qa_auth_is_set(tmp_path):
+    from gradio_client import Client
+
+    from evals.bench_load import served
+
+    with served(SEEDS, tmp_path / "store", {"QA_AUTH": "reader:s3cret"}) as url:
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(url + "gradio_api/info", timeout=10)
+        assert err.value.code in (401, 403)
+        with pytest.raises(Exception):
+            Client(url, verbose=False).predict("Who is John Kirby?", None, api_name="/ask")
+        answer = Client(url, auth=("reader", "s3cret"), verbose=False).predict("Who is John Kirby?", None, api_name="/ask")
+        assert answer["citations"]
+
+
+def test_concurrent_users_get_the_answers_they_get_alone(tmp_path):
+    """A small run of evals/bench_load.py (the 20 x 25 figures are in the closing note, not a test)."""
+    from evals.bench_load import run_load, served
+
+    with served(SEEDS, tmp_path / "store") as url:
+        result = run_load(url, users=5, per_user=6)
+    assert result["errors"] == 0, result["error_samples"]
+    assert result["mismatches"] == 0
