@@ -13,6 +13,7 @@ import unicodedata
 import numpy as np
 
 from index.store import Stats, Store, StoredArticle
+from index.types import Span
 from qa.errors import BadQuestionError
 from qa.evidence import Candidate, answer_type, confidence, group_answer, score_sentences, weighted_terms
 from qa.followup import context_for, validate_history
@@ -59,7 +60,8 @@ class Engine:
         passages = tuple(_passage(h) for h in hits[: s.top_k])
         vocabulary = self.retriever.vocabulary
         weights = weighted_terms(question, context, vocabulary.idf)
-        scored = score_sentences(question, weights, _candidates(hits[: s.evidence_passages], embedding))
+        candidates, places = _candidates(hits[: s.evidence_passages], embedding)
+        scored = score_sentences(question, weights, candidates)
         if not weights or not scored:
             return Answer(question, ABSTAIN_TEXT, True, (), passages, 0.0, query)
         sure = confidence(scored[0], answer_type(question))
@@ -70,11 +72,10 @@ class Engine:
             markers = []
             for item in line:
                 c = item.candidate
-                hit = hits[c.key >> 16]
-                start = _sentence_start(hit, c)
+                hit, span = places[c.key]
                 citations.append(Citation(
                     number=len(citations) + 1, source=c.source, title=hit.chunk.title, quote=c.text,
-                    start=start, end=start + len(c.text), score=round(item.score, 4), outlet=hit.chunk.outlet,
+                    start=span.start, end=span.end, score=round(item.score, 4), outlet=hit.chunk.outlet,
                     passage_start=hit.chunk.start, passage_end=hit.chunk.end,
                 ))
                 markers.append(f"[{len(citations)}]")
@@ -87,10 +88,6 @@ def _passage(hit: Hit) -> Passage:
     return Passage(c.source, c.title, c.text, c.start, c.end, round(hit.score, 6), c.outlet, c.id)
 
 
-def _sentence_start(hit: Hit, candidate: Candidate) -> int:
-    return hit.chunk.sentences[candidate.key & 0xFFFF].start
-
-
 def _sentence_similarities(chunk, query: "np.ndarray") -> list[float]:
     """Cosine of the query with each sentence's late-chunking vector (0 where there is none)."""
     if not chunk.vectors:
@@ -99,15 +96,17 @@ def _sentence_similarities(chunk, query: "np.ndarray") -> list[float]:
     return np.nan_to_num(rows @ query, nan=0.0).tolist()
 
 
-def _candidates(hits: list[Hit], embedding: list[float]) -> list[Candidate]:
-    """The sentences of the hits, each once (overlapping chunks share sentences), keyed by position."""
+def _candidates(hits: list[Hit], embedding: list[float]) -> tuple[list[Candidate], list[tuple[Hit, Span]]]:
+    """The sentences of the hits, each once (overlapping chunks share sentences); a candidate's key is
+    its index in the second list, which says where the sentence is."""
+    out: list[Candidate] = []
+    places: list[tuple[Hit, Span]] = []
     if not hits:
-        return []
+        return out, places
     query = np.asarray(embedding, dtype=np.float32)
     top = hits[0].score or 1.0
     seen: set[tuple[str, int]] = set()
-    out = []
-    for i, hit in enumerate(hits):
+    for hit in hits:
         chunk = hit.chunk
         similarities = _sentence_similarities(chunk, query)
         for j, span in enumerate(chunk.sentences):
@@ -115,13 +114,14 @@ def _candidates(hits: list[Hit], embedding: list[float]) -> list[Candidate]:
                 continue
             seen.add((chunk.source, span.start))
             text = chunk.text[span.start - chunk.start: span.end - chunk.start]
+            places.append((hit, span))
             out.append(Candidate(
-                key=(i << 16) | j, source=chunk.source, text=text,
+                key=len(out), source=chunk.source, text=text,
                 passage_text=f"{chunk.title}\n{chunk.outlet or ''}\n{chunk.text}",
                 retrieval=hit.score / top, agree=hit.dense_rank is not None and hit.keyword_rank is not None,
                 dense=similarities[j],
             ))
-    return out
+    return out, places
 
 
 _engines: dict[Settings, Engine] = {}

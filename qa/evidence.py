@@ -116,10 +116,12 @@ class Scored:
     typed: bool
 
 
-# Words that say what kind of answer is wanted, not what it is about: never evidence of an answer.
-QUESTION_WORDS = frozenset(("who whom whose what when where which why how mani much did doe do is are "
-                                      "was were accord articl report say tell"
-                                      ).split())
+@lru_cache(maxsize=1)
+def _question_words() -> frozenset[str]:
+    """Stems of words that say what kind of answer is wanted, not what it is about: never evidence."""
+    words = ("who whom whose what when where which why how many much did does do is are was were "
+             "according article articles report reports say says tell").split()
+    return frozenset(_stemmer().stemWords(words))
 
 
 def weighted_terms(question: str, context: str, idf: Callable[[str], float], context_weight: float = 0.5) -> dict[str, float]:
@@ -128,9 +130,9 @@ def weighted_terms(question: str, context: str, idf: Callable[[str], float], con
     >>> weighted_terms("Who is he?", "Matthew Miller", lambda t: 2.0)
     {'matthew': 1.0, 'miller': 1.0}
     """
-    weights = {t: idf(t) for t in terms(question) if t not in QUESTION_WORDS}
+    weights = {t: idf(t) for t in terms(question) if t not in _question_words()}
     for t in terms(context):
-        if t not in QUESTION_WORDS:
+        if t not in _question_words():
             weights.setdefault(t, idf(t) * context_weight)
     return weights
 

@@ -63,6 +63,18 @@ def test_api_abstains(client):
     assert answer["abstained"] is True and answer["citations"] == []
 
 
+@pytest.mark.parametrize("question,history", [("", None), ("x" * 100_000, None), ("Who?", [{"role": "robot"}])])
+def test_api_bad_input_is_refused_and_the_server_carries_on(client, question, history):
+    with pytest.raises(Exception):
+        client.predict(question, history, api_name="/ask")
+    assert client.predict("Who is John Kirby?", None, api_name="/ask")["citations"]
+
+
+def test_respond_turns_errors_into_a_chat_message(seed_store):
+    (history, sources, answers, box), = list(respond("   ", [], [], Settings.from_env(store=seed_store)))
+    assert history[-1]["content"].startswith("⚠ the question is empty") and answers == []
+
+
 def test_respond_streams_and_shows_highlighted_sources(seed_store):
     settings = Settings.from_env(store=seed_store)
     steps = list(respond("Who is John Kirby?", [], [], settings))
