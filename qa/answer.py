@@ -56,15 +56,16 @@ class Engine:
         context = context_for(question, history)
         query = f"{question} {context}".strip()
         embedding = self.retriever.embed_query(query)
-        hits = self.retriever.search(query, max(s.top_k, s.evidence_passages), embedding)
+        hits = self.retriever.search(query, max(s.top_k, s.evidence_passages, s.support_passages), embedding)
         passages = tuple(_passage(h) for h in hits[: s.top_k])
         vocabulary = self.retriever.vocabulary
         weights = weighted_terms(question, context, vocabulary.idf)
-        candidates, places = _candidates(hits[: s.evidence_passages], embedding)
+        candidates, places = _candidates(hits[: s.support_passages], embedding, s.evidence_passages)
         scored = score_sentences(question, weights, candidates)
-        if not weights or not scored:
+        leads = [x for x in scored if x.candidate.lead]
+        if not weights or not leads:
             return Answer(question, ABSTAIN_TEXT, True, (), passages, 0.0, query)
-        sure = confidence(scored[0], answer_type(question))
+        sure = confidence(leads[0], answer_type(question))
         if sure < s.min_confidence:
             return Answer(question, ABSTAIN_TEXT, True, (), passages, sure, query)
         citations, lines = [], []
@@ -96,9 +97,10 @@ def _sentence_similarities(chunk, query: "np.ndarray") -> list[float]:
     return np.nan_to_num(rows @ query, nan=0.0).tolist()
 
 
-def _candidates(hits: list[Hit], embedding: list[float]) -> tuple[list[Candidate], list[tuple[Hit, Span]]]:
-    """The sentences of the hits, each once (overlapping chunks share sentences); a candidate's key is
-    its index in the second list, which says where the sentence is."""
+def _candidates(hits: list[Hit], embedding: list[float], leads: int) -> tuple[list[Candidate], list[tuple[Hit, Span]]]:
+    """The sentences of the hits, each once (overlapping chunks share sentences); those of the first
+    ``leads`` hits may answer, the others only support. A candidate's key is its index in the second
+    list, which says where the sentence is."""
     out: list[Candidate] = []
     places: list[tuple[Hit, Span]] = []
     if not hits:
@@ -106,7 +108,7 @@ def _candidates(hits: list[Hit], embedding: list[float]) -> tuple[list[Candidate
     query = np.asarray(embedding, dtype=np.float32)
     top = hits[0].score or 1.0
     seen: set[tuple[str, int]] = set()
-    for hit in hits:
+    for rank, hit in enumerate(hits):
         chunk = hit.chunk
         similarities = _sentence_similarities(chunk, query)
         for j, span in enumerate(chunk.sentences):
@@ -119,7 +121,7 @@ def _candidates(hits: list[Hit], embedding: list[float]) -> tuple[list[Candidate
                 key=len(out), source=chunk.source, text=text,
                 passage_text=f"{chunk.title}\n{chunk.outlet or ''}\n{chunk.text}",
                 retrieval=hit.score / top, agree=hit.dense_rank is not None and hit.keyword_rank is not None,
-                dense=similarities[j],
+                dense=similarities[j], lead=rank < leads,
             ))
     return out, places
 

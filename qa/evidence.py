@@ -105,6 +105,7 @@ class Candidate:
     retrieval: float  # the passage's fused score, scaled so the best passage has 1.0
     agree: bool  # both the dense and the keyword side returned the passage
     dense: float = 0.0  # cosine of the question with the sentence's in-context embedding
+    lead: bool = True  # may carry an answer line; False: may only support one (from a lower passage)
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,9 @@ class Scored:
 def _question_words() -> frozenset[str]:
     """Stems of words that say what kind of answer is wanted, not what it is about: never evidence."""
     words = ("who whom whose what when where which why how many much did does do is are was were "
-             "according article articles report reports say says tell").split()
+             "according article articles report reports say says tell "
+             # nouns that name the kind of answer ("in which city", "what kind of"), not its topic
+             "city cities country countries town towns place day date year kind sort").split()
     return frozenset(_stemmer().stemWords(words))
 
 
@@ -202,13 +205,15 @@ def same_fact(a: str, b: str) -> bool:
 def group_answer(scored: Sequence[Scored], max_lines: int) -> list[list[Scored]]:
     """Answer lines: the best sentence with its near-duplicates from other articles, then further
     sentences from other articles that score nearly as well (where articles disagree), each with theirs.
+    Only ``lead`` candidates start a line; the others can only support one.
     """
-    if not scored:
+    leads = [s for s in scored if s.candidate.lead]
+    if not leads:
         return []
-    best = scored[0].score
+    best = leads[0].score
     lines: list[list[Scored]] = []
     used: set[int] = set()
-    for s in scored:
+    for s in leads:
         if len(lines) >= max_lines or s.score < best * MIN_SECOND_LINE:
             break
         if s.candidate.key in used or any(same_fact(s.candidate.text, line[0].candidate.text) for line in lines):

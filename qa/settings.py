@@ -15,7 +15,7 @@ from qa.errors import ConfigError
 
 # Abstain below this confidence. Chosen by `qa eval --calibrate` (5-fold cross-validation over the 74
 # items of evals/qa.jsonl, 13 unanswerable): fold thresholds 0.42-0.50; held out, overall accuracy
-# 0.730, abstention recall 0.615 and precision 0.471 (docs/evals.md has the full run).
+# 0.743, abstention recall 0.615 and precision 0.500 (docs/evals.md has the full run).
 MIN_CONFIDENCE = 0.4556
 
 _ENV = {
@@ -40,6 +40,7 @@ class Settings:
     top_k: int = 5  # passages returned with an answer
     candidates: int = 20  # hits taken from each retriever before fusion
     evidence_passages: int = 5  # passages whose sentences compete to answer
+    support_passages: int = 10  # passages searched for other articles' statements of the same fact
     max_citation_lines: int = 3
     min_confidence: float = MIN_CONFIDENCE
     max_question_chars: int = 1000

@@ -33,8 +33,10 @@ def test_check_set_finds_problems():
 def test_qa_eval_reports_both_systems_and_guards_floors(seed_store, tmp_path):
     env = {**os.environ, "QA_STORE": str(seed_store)}
     run = subprocess.run([sys.executable, "-m", "qa", "eval", "--reports", str(tmp_path / "r"),
-                          "--min-answer", "0.6", "--min-hit5", "0.8", "--min-citation", "0.7",
-                          "--min-abstain-recall", "0.5"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+                          # the figures reached (docs/evals.md) less a small margin: a regression fails CI
+                          "--min-answer", "0.74", "--min-hit5", "0.87", "--min-citation", "0.82",
+                          "--min-abstain-recall", "0.6", "--min-overall", "0.72"],
+                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads((tmp_path / "r" / "eval.json").read_text())
     system, baseline = report["systems"]["system"]["overall"], report["systems"]["baseline"]["overall"]
