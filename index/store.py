@@ -274,9 +274,6 @@ class Store:
         for source in sources:
             store.delete(ref_doc_id=source)
 
-    def vector_count(self) -> int:
-        return self.vector_store().client.count()  # ChromaVectorStore.client is the collection
-
     # ---- BM25 ----------------------------------------------------------------------------------
     def bm25_dir(self) -> Path | None:
         generation = self.meta("bm25_generation")

@@ -29,9 +29,7 @@ class Hit:
     chunk: StoredChunk
     score: float  # fused
     dense_rank: int | None  # 1-based, None when the side did not return it
-    dense_score: float  # cosine similarity, 0 when not returned
     keyword_rank: int | None
-    keyword_score: float
 
 
 @dataclass(frozen=True)
@@ -141,23 +139,14 @@ class Retriever:
         keyword_hits = keyword.retrieve(bundle)
         # Chroma reports exp(-cosine distance); turn it back into a cosine similarity
         dense_scores = {h.node.node_id: 1 + math.log(max(h.score or 1e-9, 1e-9)) for h in dense_hits}
-        keyword_scores = {h.node.node_id: float(h.score or 0.0) for h in keyword_hits}
-        dense_ids = [h.node.node_id for h in dense_hits]
-        keyword_ids = [h.node.node_id for h in keyword_hits if (h.score or 0) > 0]
-        fused = relative_score_fusion([dense_scores, {i: keyword_scores[i] for i in keyword_ids}], FUSION_WEIGHTS)
-        ranked = sorted(fused, key=fused.get, reverse=True)
-        chunks = self.store.chunks(ranked[: k * 2])
-        hits = []
-        for cid in ranked[: k * 2]:
-            if cid in chunks:
-                hits.append(Hit(
-                    chunk=chunks[cid],
-                    score=fused[cid],
-                    dense_rank=dense_ids.index(cid) + 1 if cid in dense_scores else None,
-                    dense_score=dense_scores.get(cid, 0.0),
-                    keyword_rank=keyword_ids.index(cid) + 1 if cid in keyword_ids else None,
-                    keyword_score=keyword_scores.get(cid, 0.0),
-                ))
+        keyword_scores = {h.node.node_id: float(h.score) for h in keyword_hits if (h.score or 0) > 0}
+        dense_rank = {cid: rank for rank, cid in enumerate(dense_scores, 1)}
+        keyword_rank = {cid: rank for rank, cid in enumerate(keyword_scores, 1)}
+        fused = relative_score_fusion([dense_scores, keyword_scores], FUSION_WEIGHTS)
+        ranked = sorted(fused, key=fused.get, reverse=True)[: k * 2]
+        chunks = self.store.chunks(ranked)  # only chunks of articles the catalog says are complete
+        hits = [Hit(chunks[cid], fused[cid], dense_rank.get(cid), keyword_rank.get(cid))
+                for cid in ranked if cid in chunks]
         return hits[:k]
 
     def dense_only(self, query: str, k: int) -> list[StoredChunk]:
