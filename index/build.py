@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from index.read import corpus_files, read_corpus
 from index.store import Store, node_for
 from index.types import Article, Chunk, Skipped
 
+Encoder = Callable[[list[str], list[list[tuple[int, int]]]], tuple[list, list]]
 BATCH_CHUNKS = 256  # chunks embedded and written together: amortises Chroma and SQLite round trips
 LOCK_TIMEOUT_S = 600.0
 
@@ -83,8 +85,14 @@ def build(
     progress: bool = True,
     batch_chunks: int = BATCH_CHUNKS,
     lock_timeout: float = LOCK_TIMEOUT_S,
+    encode: Encoder | None = None,
 ) -> Summary:
-    """Bring the store in ``store_folder`` in line with the articles in ``corpus``; return a summary."""
+    """Bring the store in ``store_folder`` in line with the articles in ``corpus``; return a summary.
+
+    ``encode(texts, spans)`` returns a vector per text and per-text float16 arrays of span vectors;
+    the default is the model at ``model_path`` (``index.embed.embed_with_spans``). Benchmarks pass
+    one that reuses vectors, to fill a large store through this same path.
+    """
     from filelock import FileLock, Timeout
 
     started = time.perf_counter()
@@ -104,7 +112,8 @@ def build(
                     f"to use {model}, run `qa index --rebuild`"
                 )
             store.set_meta(embed_model=model)
-            summary = _update(store, corpus, len(files), model, chunk_words, overlap, progress, batch_chunks)
+            encode = encode or (lambda texts, spans: embed_with_spans(load_embedder(model), texts, spans))
+            summary = _update(store, corpus, len(files), encode, chunk_words, overlap, progress, batch_chunks, model)
     except Timeout:
         raise StoreError(f"another `qa index` is writing to {store.folder}; wait for it to finish") from None
     stats = store.stats()
@@ -112,8 +121,8 @@ def build(
                       "seconds": time.perf_counter() - started, "rebuilt": rebuild})
 
 
-def _update(store: Store, corpus: Path, total: int, model: str, chunk_words: int, overlap: int,
-            progress: bool, batch_chunks: int) -> dict:
+def _update(store: Store, corpus: Path, total: int, encode: Encoder, chunk_words: int, overlap: int,
+            progress: bool, batch_chunks: int, model: str) -> dict:
     from tqdm import tqdm
 
     known = store.article_keys()
@@ -121,14 +130,12 @@ def _update(store: Store, corpus: Path, total: int, model: str, chunk_words: int
     added, updated, skipped = [], [], []
     unchanged = embedded = 0
     batch = _Batch()
-    embedder = None
     bar = tqdm(total=total, desc="indexing", unit="article", file=sys.stderr, disable=not progress)
 
     def flush() -> None:
-        nonlocal embedded, embedder
+        nonlocal embedded
         if not batch.items:
             return
-        embedder = embedder or load_embedder(model)
         store.begin((article, key) for article, key, _, _ in batch.items)
         store.delete_vectors(article.source for article, _, _, was_known in batch.items if was_known)
         articles = {article.source: article for article, _, _, _ in batch.items}
@@ -136,7 +143,7 @@ def _update(store: Store, corpus: Path, total: int, model: str, chunk_words: int
         nodes = [node_for(c, articles[c.source].title, articles[c.source].outlet) for c in chunks]
         texts = [node.get_content(metadata_mode="embed") for node in nodes]
         spans = [_sentence_spans(chunk, text) for chunk, text in zip(chunks, texts)]
-        vectors, sentence_vectors = embed_with_spans(embedder, texts, spans)
+        vectors, sentence_vectors = encode(texts, spans)
         for node, vector in zip(nodes, vectors):
             node.embedding = vector
         store.add_vectors(nodes)
