@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import index  # noqa: F401  (offline environment before gradio loads)
-from qa.answer import article, ask, corpus_stats
+from qa.answer import article, ask, corpus_stats, engine_for
 from qa.errors import NoIndexError, QAError
 from qa.settings import Settings
 from qa.types import Answer
@@ -181,6 +181,8 @@ def serve(settings: Settings, block: bool = True):
         summary = build(settings.corpus, settings.store, model_path=settings.embed_model,
                         chunk_words=settings.chunk_words, overlap=settings.chunk_overlap)
         print("\n".join(summary.lines()), file=sys.stderr)
+    # load the model and both indexes now, so the first reader does not wait for them
+    engine_for(Settings.from_env(**_overrides(settings))).retriever.embed_model()  # the one ask() uses
     auth = None
     if settings.auth:
         user, _, password = settings.auth.partition(":")
