@@ -237,12 +237,13 @@ class Store:
                 from llama_index.vector_stores.chroma import ChromaVectorStore
 
                 folder = self.folder / "chroma"
-                if not folder.is_dir() and self.exists() and self.stats().chunks:
+                has_chunks = inode is not None and self.stats().chunks > 0
+                if not folder.is_dir() and has_chunks:
                     raise StoreError(f"the store in {self.folder} has lost its vectors ({folder} is missing); "
                                      "run `qa index --rebuild`")
                 try:
                     client = chromadb.PersistentClient(
-                        path=str(self.folder / "chroma"),
+                        path=str(folder),
                         settings=ChromaSettings(anonymized_telemetry=False),
                     )
                     # cosine space; vectors always come from our model, never Chroma's default embedder
@@ -251,7 +252,7 @@ class Store:
                     )
                 except Exception as err:  # chromadb raises many unrelated types for a damaged folder
                     raise self._damaged(err) from None
-                if self.exists() and self.stats().chunks and collection.count() == 0:
+                if has_chunks and collection.count() == 0:
                     raise StoreError(f"the store in {self.folder} has lost its vectors; run `qa index --rebuild`")
                 self._vector_store = ChromaVectorStore(chroma_collection=collection)
                 self._vector_store_inode = inode
@@ -298,6 +299,8 @@ class Store:
     def remove(self) -> None:
         """Delete everything the store holds (for ``--rebuild``); the lock file stays."""
         self._forget_chroma_client()
+        # close our connection before unlinking: a new catalog could reuse a freed inode number, and
+        # _db() tells a replaced catalog by its inode
         if getattr(self._local, "conn", None) is not None:
             self._local.conn.close()
             self._local.conn = None

@@ -8,5 +8,5 @@ from qa.errors import BadQuestionError, ConfigError, CorpusError, NoIndexError, 
 from qa.settings import Settings
 from qa.types import Answer, Citation, Passage
 
-__all__ = ["ask", "article", "corpus_stats", "Answer", "Citation", "Passage", "Settings", "QAError", "BadQuestionError", "ConfigError",
-           "CorpusError", "NoIndexError", "StoreError"]
+__all__ = ["ask", "article", "corpus_stats", "Answer", "Citation", "Passage", "Settings", "QAError",
+           "BadQuestionError", "ConfigError", "CorpusError", "NoIndexError", "StoreError"]

@@ -19,8 +19,9 @@ from qa.errors import NoIndexError, StoreError
 
 # Relative-score fusion (what llama-index's QueryFusionRetriever calls "relative_score"), sides weighted
 # equally. Measured on evals/qa.jsonl against reciprocal rank fusion (k=60): hit@1 0.607 -> 0.705,
-# MRR 0.723 -> 0.798, same answer accuracy. RRF (Cormack et al. 2009) buried a name found only by BM25 ("Matthew Miller")
-# under chunks both sides ranked middling; scaled scores keep a clear keyword winner on top.
+# MRR 0.723 -> 0.798, same answer accuracy. RRF (Cormack et al. 2009) buried a name found only by
+# BM25 ("Matthew Miller") under chunks both sides ranked middling; scaled scores keep a clear keyword
+# winner on top.
 FUSION_WEIGHTS = (0.5, 0.5)
 
 
@@ -122,7 +123,8 @@ class Retriever:
         self.vocabulary = Vocabulary(df, documents)
 
     def embed_query(self, text: str) -> list[float]:
-        embedder, _, _ = self._ready()
+        """The query vector; loads the model on first use (``search`` checks the store's freshness)."""
+        embedder = self._embedder or self._ready()[0]
         return embedder.get_query_embedding(text)
 
     def embed_model(self):
