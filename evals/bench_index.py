@@ -21,7 +21,7 @@ from index import build
 from index.chunk import split_sentences
 from index.embed import default_model_path
 from index.read import read_corpus
-from index.store import Store, node_for
+from index.store import node_for, open_store
 
 NAMES = ["Blinken", "Austin", "Sullivan", "Burns", "Harris", "Macron", "Scholz", "Sunak", "Guterres", "Borrell"]
 
@@ -51,7 +51,7 @@ def main() -> None:
         summary = build(corpus, store, progress=False)
         index_s = time.perf_counter() - started
         texts = [node_for(c, title, outlet).get_content(metadata_mode="embed")
-                 for c, title, outlet in Store(store).all_chunks()]
+                 for c, title, outlet in open_store(store).all_chunks()]
         from sentence_transformers import SentenceTransformer
 
         model = SentenceTransformer(default_model_path(), device="cpu")

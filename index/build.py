@@ -12,6 +12,7 @@ second waits for the first's lock. This module does not answer questions.
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -20,9 +21,9 @@ from pathlib import Path
 
 from index.chunk import DEFAULT_CHUNK_WORDS, DEFAULT_OVERLAP_SENTENCES, chunk_article
 from index.embed import default_model_path, embed_with_spans, load_embedder
-from index.errors import ConfigError, StoreError
+from index.errors import ConfigError
 from index.read import corpus_files, read_corpus
-from index.store import Store, node_for
+from index.store import Store, node_for, open_store
 from index.types import Article, Chunk, Skipped
 
 Encoder = Callable[[list[str], list[list[tuple[int, int]]]], tuple[list, list]]
@@ -86,36 +87,34 @@ def build(
     batch_chunks: int = BATCH_CHUNKS,
     lock_timeout: float = LOCK_TIMEOUT_S,
     encode: Encoder | None = None,
+    chroma_url: str | None = None,
+    namespace: str = "qa",
 ) -> Summary:
     """Bring the store in ``store_folder`` in line with the articles in ``corpus``; return a summary.
 
     ``encode(texts, spans)`` returns a vector per text and per-text float16 arrays of span vectors;
     the default is the model at ``model_path`` (``index.embed.embed_with_spans``). Benchmarks pass
-    one that reuses vectors, to fill a large store through this same path.
+    one that reuses vectors, to fill a large store through this same path. With ``chroma_url`` the
+    index lives on that Chroma server (collections ``<namespace>-*``) and ``store_folder`` only holds
+    the lock and a cache.
     """
-    from filelock import FileLock, Timeout
-
     started = time.perf_counter()
-    corpus, store = Path(corpus), Store(store_folder)
+    corpus, store = Path(corpus), open_store(store_folder, chroma_url, namespace)
     model = model_path or default_model_path()
     files = list(corpus_files(corpus))  # raises CorpusError for a missing folder before touching the store
-    store.folder.mkdir(parents=True, exist_ok=True)
-    try:
-        with FileLock(store.folder / "index.lock", timeout=lock_timeout):
-            if rebuild:
-                store.remove()
-            store.create()
-            built_with = store.meta("embed_model")
-            if built_with and built_with != model:
-                raise ConfigError(
-                    f"the store in {store.folder} was built with the model {built_with}; "
-                    f"to use {model}, run `qa index --rebuild`"
-                )
-            store.set_meta(embed_model=model)
-            encode = encode or (lambda texts, spans: embed_with_spans(load_embedder(model), texts, spans))
-            summary = _update(store, corpus, len(files), encode, chunk_words, overlap, progress, batch_chunks, model)
-    except Timeout:
-        raise StoreError(f"another `qa index` is writing to {store.folder}; wait for it to finish") from None
+    with store.writing(lock_timeout):
+        if rebuild:
+            store.remove()
+        store.create()
+        built_with = store.meta("embed_model")
+        if built_with and built_with != model:
+            raise ConfigError(
+                f"the index in {store.location} was built with the model {built_with}; "
+                f"to use {model}, run `qa index --rebuild`"
+            )
+        store.set_meta(embed_model=model)
+        encode = encode or (lambda texts, spans: embed_with_spans(load_embedder(model), texts, spans))
+        summary = _update(store, corpus, len(files), encode, chunk_words, overlap, progress, batch_chunks, model)
     stats = store.stats()
     return Summary(**{**summary, "articles": stats.articles, "chunks": stats.chunks,
                       "seconds": time.perf_counter() - started, "rebuilt": rebuild})
@@ -175,7 +174,7 @@ def _update(store: Store, corpus: Path, total: int, encode: Encoder, chunk_words
     if removed:
         store.delete_vectors(removed)
         store.forget(removed)
-    if added or updated or removed or store.bm25_dir() is None:
+    if added or updated or removed or not store.meta("bm25_generation"):
         _rebuild_bm25(store)
     return {"added": tuple(added), "updated": tuple(updated), "removed": tuple(removed),
             "unchanged": unchanged, "skipped": tuple(skipped), "embedded": embedded}
@@ -188,10 +187,27 @@ def _sentence_spans(chunk: Chunk, embedded_text: str) -> list[tuple[int, int]]:
 
 
 def _rebuild_bm25(store: Store) -> None:
+    """A new BM25 snapshot from the catalog, built as llama-index's ``BM25Retriever`` builds one (same
+    tokenizer, stopwords and stemmer: ``BM25Retriever.from_defaults(nodes=...)``), but streamed: no
+    node objects for the whole corpus, and a snapshot that keeps only each chunk's id (texts come from
+    the catalog), so it is small to store and quick to load."""
+    import bm25s
+    import Stemmer
     from llama_index.retrievers.bm25 import BM25Retriever
 
-    nodes = [node_for(chunk, title, outlet) for chunk, title, outlet in store.all_chunks()]
-    if not nodes:
+    ids: list[str] = []
+
+    def texts():
+        for chunk, title, outlet in store.all_chunks():
+            ids.append(chunk.id)
+            yield node_for(chunk, title, outlet).get_content(metadata_mode="embed")
+
+    stemmer = Stemmer.Stemmer("english")
+    tokens = bm25s.tokenize(texts(), stopwords="en", stemmer=stemmer, show_progress=False,
+                            token_pattern=r"(?u)\b\w\w+\b")
+    if not ids:
         store.clear_bm25()
         return
-    store.save_bm25(BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(len(nodes), 50), language="en"))
+    bm25 = bm25s.BM25(corpus=[{"node_id": i, "_node_content": json.dumps({"id_": i})} for i in ids])
+    bm25.index(tokens, show_progress=False)
+    store.save_bm25(BM25Retriever(existing_bm25=bm25, stemmer=stemmer, similarity_top_k=min(len(ids), 50)))

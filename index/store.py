@@ -1,18 +1,23 @@
-"""The index on disk: a SQLite catalog, a Chroma collection of chunk vectors and a BM25 snapshot, in step.
+"""Where the index lives: a catalog, a Chroma collection of chunk vectors and a BM25 snapshot, in step.
 
-The catalog is the source of truth: an article's chunks count only once the catalog marks the article
-``done``, so a reader never uses a vector or keyword hit whose chunk is half written or already gone
-(it checks every hit against the catalog). The catalog also keeps each article's original text, so
-citation offsets stay valid after the corpus file changes. This module stores and loads; it does not
-read corpus files, chunk, embed or rank.
+Two places, one interface (``Store``), chosen by ``open_store``: a folder on this machine
+(``LocalStore``: SQLite catalog, embedded Chroma, BM25 files; the default) or a Chroma server
+(``index.server.ServerStore``: everything in the server's collections, so every process that talks to
+it sees the same index). The catalog is the source of truth: an article's chunks count only once the
+catalog marks the article ``done``, so a reader never uses a vector or keyword hit whose chunk is half
+written or already gone (it checks every hit against the catalog). The catalog also keeps each
+article's original text, so citation offsets stay valid after the corpus file changes. This module
+stores and loads; it does not read corpus files, chunk, embed or rank.
 """
 from __future__ import annotations
 
 import json
 import shutil
 import sqlite3
+import tempfile
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -85,19 +90,171 @@ def node_for(chunk: Chunk, title: str, outlet: str | None = None) -> "TextNode":
     )
 
 
-class Store:
+
+class Store(ABC):
+    """What indexing and asking need from an index, wherever it lives. Thread-safe for readers.
+
+    ``folder`` is always a folder on this machine: it holds the indexing lock and, for a server
+    store, a cache of the keyword snapshot. ``location`` names the index in messages.
+    """
+
+    folder: Path
+    location: str
+
+    def __init__(self) -> None:
+        self._chroma_lock = threading.Lock()
+        self._vector_store = None
+        self._vector_store_identity: object = None
+
+    # ---- catalog -------------------------------------------------------------------------------
+    @abstractmethod
+    def exists(self) -> bool: ...
+
+    @abstractmethod
+    def create(self) -> None:
+        """Create an empty catalog if there is none; ``StoreError`` for one of another version."""
+
+    @abstractmethod
+    def identity(self) -> object:
+        """Changes when the store is deleted and made again (``qa index --rebuild`` elsewhere)."""
+
+    @abstractmethod
+    def meta(self, key: str) -> str | None: ...
+
+    @abstractmethod
+    def set_meta(self, **values: str) -> None: ...
+
+    @abstractmethod
+    def article_keys(self) -> dict[str, tuple[str, str]]:
+        """source -> (key, state) of every catalogued article."""
+
+    @abstractmethod
+    def begin(self, articles: Iterable[tuple[Article, str]]) -> None:
+        """Mark articles as being (re)indexed: their old chunks stop counting at once."""
+
+    @abstractmethod
+    def finish(self, chunks: Iterable[Chunk], sources: Iterable[str], vectors: dict[str, bytes]) -> None:
+        """Record the chunks (and their sentence vectors) of articles whose vectors are in Chroma, and
+        mark those articles done."""
+
+    @abstractmethod
+    def forget(self, sources: Iterable[str]) -> None: ...
+
+    @abstractmethod
+    def chunks(self, ids: Iterable[str]) -> dict[str, StoredChunk]:
+        """The catalogued chunks among ``ids`` (of done articles only), by id."""
+
+    @abstractmethod
+    def all_chunks(self) -> Iterator[tuple[Chunk, str, str | None]]:
+        """Every done chunk with its article's title and outlet (for BM25), streamed."""
+
+    @abstractmethod
+    def article(self, source: str) -> StoredArticle | None: ...
+
+    @abstractmethod
+    def stats(self) -> Stats: ...
+
+    @abstractmethod
+    def remove(self) -> None:
+        """Delete everything the store holds (for ``--rebuild``); the lock file stays."""
+
+    def _damaged(self, err: Exception) -> StoreError:
+        return StoreError(f"the store in {self.location} is damaged ({err}); run `qa index --rebuild`")
+
+    @contextmanager
+    def writing(self, timeout: float) -> Iterator[None]:
+        """Held while indexing: one writer at a time (the second waits up to ``timeout`` seconds)."""
+        from filelock import FileLock, Timeout
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(self.folder / "index.lock", timeout=timeout):
+                yield
+        except Timeout:
+            raise StoreError(f"another `qa index` is writing to {self.location}; wait for it to finish") from None
+
+    # ---- Chroma --------------------------------------------------------------------------------
+    @abstractmethod
+    def _open_collection(self):
+        """The Chroma collection of chunk vectors (cosine space, never Chroma's own embedder)."""
+
+    def vector_store(self):
+        """The llama-index ``ChromaVectorStore`` over this store's collection (opened once, and again
+        after the store was rebuilt by another process)."""
+        with self._chroma_lock:
+            identity = self.identity()
+            if self._vector_store is not None and identity != self._vector_store_identity:
+                self._forget_chroma_client()
+            if self._vector_store is None:
+                from llama_index.vector_stores.chroma import ChromaVectorStore
+
+                self._vector_store = ChromaVectorStore(chroma_collection=self._open_collection())
+                self._vector_store_identity = identity
+            return self._vector_store
+
+    def _forget_chroma_client(self) -> None:
+        self._vector_store = None
+
+    def add_vectors(self, nodes: list["TextNode"]) -> None:
+        self.vector_store().add(nodes)
+
+    def delete_vectors(self, sources: Iterable[str]) -> None:
+        sources = list(sources)
+        if sources:  # one call for the batch: a round trip each would be slow against a server
+            self.vector_store().client.delete(where={"document_id": {"$in": sources}})
+
+    # ---- BM25 ----------------------------------------------------------------------------------
+    def save_bm25(self, retriever: Any) -> None:
+        """Persist a llama-index ``BM25Retriever`` as a new generation, switch to it, drop older ones."""
+        generation = f"{time.time_ns()}"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.folder, ignore_cleanup_errors=True) as tmp:
+            retriever.persist(tmp)
+            self._put_snapshot(generation, Path(tmp))
+        self.set_meta(bm25_generation=generation)
+        self._drop_snapshots(keep=generation)
+
+    def load_bm25(self, generation: str):
+        """The ``BM25Retriever`` of ``generation``; ``StoreError`` if it is damaged or gone."""
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        try:
+            return BM25Retriever.from_persist_dir(str(self._snapshot_dir(generation)))
+        except (OSError, ValueError) as err:
+            raise StoreError(f"the keyword index of {self.location} is damaged or missing (generation "
+                             f"{generation}: {type(err).__name__}); run `qa index --rebuild`") from None
+
+    @abstractmethod
+    def _put_snapshot(self, generation: str, files: Path) -> None: ...
+
+    @abstractmethod
+    def _snapshot_dir(self, generation: str) -> Path:
+        """A local folder holding the snapshot's files (``OSError`` when it is gone)."""
+
+    @abstractmethod
+    def _drop_snapshots(self, keep: str | None) -> None: ...
+
+    def clear_bm25(self) -> None:
+        self.set_meta(bm25_generation="")
+        self._drop_snapshots(keep=None)
+
+
+class LocalStore(Store):
     """One store folder: ``catalog.sqlite``, ``chroma/`` and ``bm25/<generation>/``."""
 
     def __init__(self, folder: Path | str):
+        super().__init__()
         self.folder = Path(folder)
+        self.location = str(self.folder)
         self.catalog_path = self.folder / "catalog.sqlite"
-        self._chroma_lock = threading.Lock()
         self._local = threading.local()
-        self._vector_store = None
 
     # ---- catalog -------------------------------------------------------------------------------
     def exists(self) -> bool:
         return self.catalog_path.is_file()
+
+    def identity(self) -> object:
+        return self.catalog_path.stat().st_ino if self.exists() else None
 
     @contextmanager
     def _db(self, create: bool = False) -> Iterator[sqlite3.Connection]:
@@ -126,9 +283,6 @@ class Store:
         except sqlite3.DatabaseError as err:
             raise self._damaged(err) from None
 
-    def _damaged(self, err: Exception) -> StoreError:
-        return StoreError(f"the store in {self.folder} is damaged ({err}); run `qa index --rebuild`")
-
     def create(self) -> None:
         with self._db(create=True) as db:
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
@@ -147,12 +301,10 @@ class Store:
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
 
     def article_keys(self) -> dict[str, tuple[str, str]]:
-        """source -> (key, state) of every catalogued article."""
         with self._db() as db:
             return {s: (k, st) for s, k, st in db.execute("SELECT source, key, state FROM articles")}
 
     def begin(self, articles: Iterable[tuple[Article, str]]) -> None:
-        """Mark articles as being (re)indexed: their old chunks stop counting at once."""
         now = time.time()
         with self._db() as db:
             for article, key in articles:
@@ -163,8 +315,6 @@ class Store:
                 )
 
     def finish(self, chunks: Iterable[Chunk], sources: Iterable[str], vectors: dict[str, bytes]) -> None:
-        """Record the chunks (and their sentence vectors) of articles whose vectors are in Chroma, and
-        mark those articles done."""
         with self._db() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
@@ -180,7 +330,6 @@ class Store:
                 db.execute("DELETE FROM articles WHERE source = ?", (source,))
 
     def chunks(self, ids: Iterable[str]) -> dict[str, StoredChunk]:
-        """The catalogued chunks among ``ids`` (of done articles only), by id."""
         ids = list(dict.fromkeys(ids))
         if not ids:
             return {}
@@ -224,39 +373,27 @@ class Store:
             (chunks,) = db.execute("SELECT COUNT(*) FROM chunks").fetchone()
         return Stats(articles, chunks, last)
 
-    # ---- Chroma --------------------------------------------------------------------------------
-    def vector_store(self):
-        """The llama-index ``ChromaVectorStore`` over this store's collection (opened once)."""
-        with self._chroma_lock:
-            inode = self.catalog_path.stat().st_ino if self.exists() else None
-            if self._vector_store is not None and inode != self._vector_store_inode:
-                self._forget_chroma_client()  # another process rebuilt the store since we opened it
-            if self._vector_store is None:
-                import chromadb
-                from chromadb.config import Settings as ChromaSettings
-                from llama_index.vector_stores.chroma import ChromaVectorStore
 
-                folder = self.folder / "chroma"
-                has_chunks = inode is not None and self.stats().chunks > 0
-                if not folder.is_dir() and has_chunks:
-                    raise StoreError(f"the store in {self.folder} has lost its vectors ({folder} is missing); "
-                                     "run `qa index --rebuild`")
-                try:
-                    client = chromadb.PersistentClient(
-                        path=str(folder),
-                        settings=ChromaSettings(anonymized_telemetry=False),
-                    )
-                    # cosine space; vectors always come from our model, never Chroma's default embedder
-                    collection = client.get_or_create_collection(
-                        COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
-                    )
-                except Exception as err:  # chromadb raises many unrelated types for a damaged folder
-                    raise self._damaged(err) from None
-                if has_chunks and collection.count() == 0:
-                    raise StoreError(f"the store in {self.folder} has lost its vectors; run `qa index --rebuild`")
-                self._vector_store = ChromaVectorStore(chroma_collection=collection)
-                self._vector_store_inode = inode
-            return self._vector_store
+    # ---- Chroma --------------------------------------------------------------------------------
+    def _open_collection(self):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        folder = self.folder / "chroma"
+        has_chunks = self.exists() and self.stats().chunks > 0
+        if not folder.is_dir() and has_chunks:
+            raise StoreError(f"the store in {self.folder} has lost its vectors ({folder} is missing); "
+                             "run `qa index --rebuild`")
+        try:
+            client = chromadb.PersistentClient(path=str(folder), settings=ChromaSettings(anonymized_telemetry=False))
+            collection = client.get_or_create_collection(
+                COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+        except Exception as err:  # chromadb raises many unrelated types for a damaged folder
+            raise self._damaged(err) from None
+        if has_chunks and collection.count() == 0:
+            raise StoreError(f"the store in {self.folder} has lost its vectors; run `qa index --rebuild`")
+        return collection
 
     def _forget_chroma_client(self) -> None:
         self._vector_store = None
@@ -267,37 +404,21 @@ class Store:
         except ImportError:
             pass
 
-    def add_vectors(self, nodes: list["TextNode"]) -> None:
-        self.vector_store().add(nodes)
-
-    def delete_vectors(self, sources: Iterable[str]) -> None:
-        store = self.vector_store()
-        for source in sources:
-            store.delete(ref_doc_id=source)
-
     # ---- BM25 ----------------------------------------------------------------------------------
-    def bm25_dir(self) -> Path | None:
-        generation = self.meta("bm25_generation")
-        return self.folder / "bm25" / generation if generation else None
+    def _put_snapshot(self, generation: str, files: Path) -> None:
+        (self.folder / "bm25").mkdir(exist_ok=True)
+        files.rename(self.folder / "bm25" / generation)
 
-    def save_bm25(self, retriever: Any) -> None:
-        """Persist a llama-index ``BM25Retriever`` as a new generation, switch to it, drop older ones."""
-        generation = f"{time.time_ns()}"
-        target = self.folder / "bm25" / generation
-        target.mkdir(parents=True)
-        retriever.persist(str(target))
-        self.set_meta(bm25_generation=generation)
-        for old in (self.folder / "bm25").iterdir():
-            if old.name != generation:
+    def _snapshot_dir(self, generation: str) -> Path:
+        return self.folder / "bm25" / generation
+
+    def _drop_snapshots(self, keep: str | None) -> None:
+        folder = self.folder / "bm25"
+        for old in folder.iterdir() if folder.is_dir() else ():
+            if old.name != keep:
                 shutil.rmtree(old, ignore_errors=True)
 
-    def clear_bm25(self) -> None:
-        with self._db() as db:
-            db.execute("DELETE FROM meta WHERE key = 'bm25_generation'")
-        shutil.rmtree(self.folder / "bm25", ignore_errors=True)
-
     def remove(self) -> None:
-        """Delete everything the store holds (for ``--rebuild``); the lock file stays."""
         self._forget_chroma_client()
         # close our connection before unlinking: a new catalog could reuse a freed inode number, and
         # _db() tells a replaced catalog by its inode
@@ -308,3 +429,13 @@ class Store:
             shutil.rmtree(self.folder / name, ignore_errors=True)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.catalog_path}{suffix}").unlink(missing_ok=True)
+
+
+def open_store(folder: Path | str, chroma_url: str | None = None, namespace: str = "qa") -> Store:
+    """The store in ``folder``, or, given ``chroma_url``, the one on that Chroma server (its
+    collections named ``<namespace>-...``; ``folder`` then only holds the lock and a cache)."""
+    if chroma_url:
+        from index.server import ServerStore
+
+        return ServerStore(chroma_url, folder, namespace)
+    return LocalStore(folder)

@@ -12,7 +12,7 @@ import unicodedata
 
 import numpy as np
 
-from index.store import Stats, Store, StoredArticle
+from index.store import Stats, StoredArticle, open_store
 from index.types import Span
 from qa.errors import BadQuestionError
 from qa.evidence import Candidate, answer_type, confidence, group_answer, score_sentences, weighted_terms
@@ -46,7 +46,7 @@ class Engine:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.store = Store(settings.store)
+        self.store = open_store(settings.store, settings.chroma_url, settings.namespace)
         self.retriever = Retriever(self.store, settings.embed_model, settings.candidates)
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:

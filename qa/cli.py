@@ -38,7 +38,16 @@ def cli() -> None:
     """Ask questions about a folder of news articles; answers cite the articles' own sentences."""
 
 
-store_option = click.option("--store", type=click.Path(path_type=Path), help="Store folder [QA_STORE, default .qa].")
+
+
+def store_option(command):
+    """``--store`` and ``--chroma-url``: where the index lives."""
+    command = click.option("--chroma-url", help="Use the index on this Chroma server (http://host:port) "
+                           "instead of the store folder [QA_CHROMA_URL].")(command)
+    return click.option("--store", type=click.Path(path_type=Path),
+                        help="Store folder [QA_STORE, default .qa]; with --chroma-url, only a lock and a cache.")(command)
+
+
 corpus_option = click.option("--corpus", type=click.Path(path_type=Path), help="Corpus folder [QA_CORPUS, default seeds].")
 
 
@@ -47,13 +56,14 @@ corpus_option = click.option("--corpus", type=click.Path(path_type=Path), help="
 @store_option
 @click.option("--rebuild", is_flag=True, help="Delete the store and index every article again.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def index_command(corpus, store, rebuild, quiet) -> None:
+def index_command(corpus, store, chroma_url, rebuild, quiet) -> None:
     """Index new and changed articles of the corpus folder (only those are embedded)."""
     from index import build
 
-    s = _settings(corpus=corpus, store=store)
+    s = _settings(corpus=corpus, store=store, chroma_url=chroma_url)
     summary = build(s.corpus, s.store, model_path=s.embed_model, chunk_words=s.chunk_words,
-                    overlap=s.chunk_overlap, rebuild=rebuild, progress=not quiet)
+                    overlap=s.chunk_overlap, rebuild=rebuild, progress=not quiet,
+                    chroma_url=s.chroma_url, namespace=s.namespace)
     for line in summary.lines():
         click.echo(line)
 
@@ -63,11 +73,11 @@ def index_command(corpus, store, rebuild, quiet) -> None:
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
 @click.option("--top-k", type=int, help="Passages to return.")
-def ask_command(question, store, as_json, top_k) -> None:
+def ask_command(question, store, chroma_url, as_json, top_k) -> None:
     """Answer QUESTION from the indexed articles, with numbered sources."""
     from qa.answer import engine_for
 
-    answer = engine_for(_settings(store=store, top_k=top_k)).ask(question)
+    answer = engine_for(_settings(store=store, chroma_url=chroma_url, top_k=top_k)).ask(question)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
@@ -93,13 +103,13 @@ def ask_command(question, store, as_json, top_k) -> None:
 @click.option("--min-citation", type=float, help="Floor for citation support.")
 @click.option("--min-abstain-recall", type=float, help="Floor for abstention recall.")
 @click.option("--min-overall", type=float, help="Floor for overall accuracy (abstaining counts on unanswerable items).")
-def eval_command(store, qa_set, reports, calibrate, min_answer, min_hit5, min_citation, min_abstain_recall,
+def eval_command(store, chroma_url, qa_set, reports, calibrate, min_answer, min_hit5, min_citation, min_abstain_recall,
                  min_overall) -> None:
     """Run the Q&A set through the assistant and a plain vector-search baseline; write reports."""
     from evals.report import table, write
     from evals.run import QA_SET, calibrate as run_calibration, evaluate, load_set
 
-    s = _settings(store=store)
+    s = _settings(store=store, chroma_url=chroma_url)
     items = load_set(qa_set or QA_SET)
     if calibrate:
         result = run_calibration(s, items)
@@ -126,11 +136,11 @@ def eval_command(store, qa_set, reports, calibrate, min_answer, min_hit5, min_ci
 @store_option
 @click.option("--host", help="Address to bind [QA_HOST, default 127.0.0.1].")
 @click.option("--port", type=int, help="Port [QA_PORT, default 7860].")
-def serve_command(corpus, store, host, port) -> None:
+def serve_command(corpus, store, chroma_url, host, port) -> None:
     """Open the web chat (builds the index first if there is none)."""
     from ui.app import serve
 
-    serve(_settings(corpus=corpus, store=store, host=host, port=port))
+    serve(_settings(corpus=corpus, store=store, chroma_url=chroma_url, host=host, port=port))
 
 
 def main() -> None:

@@ -80,8 +80,8 @@ class Retriever:
 
     def _ready(self):
         generation = self.store.meta("bm25_generation")  # also raises NoIndexError without a catalog
-        if generation is None:
-            raise NoIndexError(f"the index in {self.store.folder} is empty: add articles and run `qa index`")
+        if not generation:
+            raise NoIndexError(f"the index in {self.store.location} is empty: add articles and run `qa index`")
         with self._lock:
             if self._embedder is None:
                 self._embedder = load_embedder(self.model_path or self.store.meta("embed_model"))
@@ -97,20 +97,13 @@ class Retriever:
                 except StoreError:
                     # a running `qa index` may have switched generations between our read and our load
                     newer = self.store.meta("bm25_generation")
-                    if newer in (None, generation):
+                    if not newer or newer == generation:
                         raise
                     self._load_keyword(newer)
             return self._embedder, self._dense, self._keyword
 
     def _load_keyword(self, generation: str) -> None:
-        from llama_index.retrievers.bm25 import BM25Retriever
-
-        folder = self.store.folder / "bm25" / generation
-        try:
-            retriever = BM25Retriever.from_persist_dir(str(folder))
-        except (OSError, ValueError) as err:
-            raise StoreError(f"the keyword index of {self.store.folder} is damaged or missing ({folder}: "
-                             f"{type(err).__name__}); run `qa index --rebuild`") from None
+        retriever = self.store.load_bm25(generation)
         documents = int(retriever.bm25.scores["num_docs"])
         retriever.similarity_top_k = min(self.candidates, documents)
         import numpy as np

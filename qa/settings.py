@@ -27,6 +27,8 @@ _ENV = {
     "host": "QA_HOST",
     "port": "QA_PORT",
     "auth": "QA_AUTH",
+    "chroma_url": "QA_CHROMA_URL",
+    "namespace": "QA_NAMESPACE",
 }
 
 
@@ -48,6 +50,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str | None = None  # "user:password" for the web chat
+    chroma_url: str | None = None  # a Chroma server (http://host:port) instead of the store folder
+    namespace: str = "qa"  # on a Chroma server: the prefix of this index's collections
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":

@@ -1,7 +1,13 @@
-"""Shared fixtures: the real packaged model, a real Chroma store built once from the seeds."""
+"""Shared fixtures: the real packaged model, real Chroma stores built once from the seeds (on disk, and
+on a real Chroma server started with the `chroma run` that comes with the chromadb wheel)."""
 import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -9,7 +15,8 @@ import pytest
 for name, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
                     "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False"}.items():
     os.environ[name] = value
-for name in ("QA_STORE", "QA_CORPUS", "QA_MIN_CONFIDENCE", "QA_TOP_K", "QA_AUTH", "QA_HOST", "QA_PORT"):
+for name in ("QA_STORE", "QA_CORPUS", "QA_MIN_CONFIDENCE", "QA_TOP_K", "QA_AUTH", "QA_HOST", "QA_PORT",
+             "QA_CHROMA_URL", "QA_NAMESPACE"):
     os.environ.pop(name, None)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,3 +48,59 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory) -> str:
+    """The URL of a real Chroma server on a free loopback port, with its data in a temporary folder;
+    stopped at the end of the session."""
+    folder = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    log = open(folder / "server.log", "wb")
+    server = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder / "data"),
+                               "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2).read()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError(f"chroma run did not start: {(folder / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+    yield url
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def backend(request) -> dict:
+    """Where a test's index lives, as keyword arguments for ``build()`` and ``ask()``: nothing extra
+    (a folder), or a Chroma server with a namespace of the test's own."""
+    if request.param == "embedded":
+        return {}
+    return {"chroma_url": request.getfixturevalue("chroma_server"), "namespace": f"t{uuid.uuid4().hex[:12]}"}
+
+
+@pytest.fixture(scope="session")
+def seed_server_index(chroma_server, tmp_path_factory) -> dict:
+    """The seeds indexed on the Chroma server (built once per session); ``ask(**seed_server_index)``."""
+    from index import build
+
+    where = {"store": tmp_path_factory.mktemp("server-cache") / "qa", "chroma_url": chroma_server, "namespace": "seeds"}
+    build(SEEDS, where["store"], chroma_url=chroma_server, namespace="seeds", progress=False)
+    return where
+
+
+@pytest.fixture(scope="session", params=["embedded", "server"])
+def seeded(request) -> dict:
+    """The seed index in each place it can live, as keyword arguments for ``ask()``."""
+    if request.param == "embedded":
+        return {"store": request.getfixturevalue("seed_store")}
+    return request.getfixturevalue("seed_server_index")

@@ -1,58 +1,61 @@
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
 from index import build
 from index.errors import ConfigError, CorpusError
-from index.store import Store
+from index.store import open_store
 
 
-def ids_in_chroma(store_folder):
-    return sorted(Store(store_folder).vector_store().client.get(include=[])["ids"])
+def ids_in_chroma(store_folder, **where):
+    return sorted(open_store(store_folder, **where).vector_store().client.get(include=[])["ids"])
 
 
-def ids_in_catalog(store_folder):
-    store = Store(store_folder)
-    return sorted(c.id for c, _, _ in store.all_chunks())
+def ids_in_catalog(store_folder, **where):
+    return sorted(c.id for c, _, _ in open_store(store_folder, **where).all_chunks())
 
 
-def test_second_run_embeds_nothing(corpus, tmp_path):
-    first = build(corpus, tmp_path / "s", progress=False)
+def test_second_run_embeds_nothing(corpus, tmp_path, backend):
+    first = build(corpus, tmp_path / "s", progress=False, **backend)
     assert (len(first.added), first.embedded) == (5, first.chunks)
-    second = build(corpus, tmp_path / "s", progress=False)
+    second = build(corpus, tmp_path / "s", progress=False, **backend)
     assert (second.embedded, second.unchanged, second.changed) == (0, 5, False)
     assert "nothing changed: nothing was embedded" in second.lines()
-    assert ids_in_chroma(tmp_path / "s") == ids_in_catalog(tmp_path / "s")
+    assert ids_in_chroma(tmp_path / "s", **backend) == ids_in_catalog(tmp_path / "s", **backend)
 
 
-def test_edit_add_delete_touch_only_that_article(corpus, tmp_path):
+def test_edit_add_delete_touch_only_that_article(corpus, tmp_path, backend):
     store = tmp_path / "s"
-    build(corpus, store, progress=False)
-    before = {c.id: c.source for c, _, _ in Store(store).all_chunks()}
+    build(corpus, store, progress=False, **backend)
+    before = {c.id: c.source for c, _, _ in open_store(store, **backend).all_chunks()}
     edited = next(corpus.glob("002_*.txt"))
     edited.write_text(edited.read_text(encoding="utf-8") + "\nBlinken later flew to Amman for talks.\n", encoding="utf-8")
     (corpus / "new.txt").write_text("Blinken met King Abdullah in Amman on Sunday to discuss aid to Gaza.\n")
     removed = next(corpus.glob("004_*.txt"))
     removed.unlink()
-    summary = build(corpus, store, progress=False)
+    summary = build(corpus, store, progress=False, **backend)
     assert summary.updated == (edited.name,) and summary.added == ("new.txt",) and summary.removed == (removed.name,)
-    after = {c.id: c.source for c, _, _ in Store(store).all_chunks()}
+    after = {c.id: c.source for c, _, _ in open_store(store, **backend).all_chunks()}
     untouched = {i for i, s in before.items() if s not in (edited.name, removed.name)}
     assert untouched <= set(after)
     assert not any(s == removed.name for s in after.values())
     assert summary.embedded == sum(1 for s in after.values() if s in (edited.name, "new.txt"))
-    assert ids_in_chroma(store) == ids_in_catalog(store)
+    assert ids_in_chroma(store, **backend) == ids_in_catalog(store, **backend)
 
 
 CRASH = textwrap.dedent("""
-    import os, signal, sys
+    import json, os, signal, sys
     from index import build
-    from index.store import Store
-    point = sys.argv[3]
+    from index.server import ServerStore
+    from index.store import LocalStore
+    point, where = sys.argv[3], json.loads(sys.argv[5])
+    Store = ServerStore if where else LocalStore
     original = getattr(Store, point)
     calls = []
     def crash(self, *args, **kwargs):
@@ -65,27 +68,28 @@ CRASH = textwrap.dedent("""
             return
         os.kill(os.getpid(), signal.SIGKILL)
     setattr(Store, point, crash)
-    build(sys.argv[1], sys.argv[2], progress=False, batch_chunks=int(sys.argv[4]))
+    build(sys.argv[1], sys.argv[2], progress=False, batch_chunks=int(sys.argv[4]), **where)
 """)
 
 
 @pytest.mark.parametrize("point", ["begin", "add_vectors", "finish"])
-def test_a_killed_run_is_completed_by_the_next(corpus, tmp_path, point):
-    """kill -9 before, during and after the embedding of an article: the next run repairs the store."""
+def test_a_killed_run_is_completed_by_the_next(corpus, tmp_path, point, backend):
+    """kill -9 before, during and after the embedding of an article: the next run repairs the store
+    (on a server, it also takes over the dead run's lease)."""
     clean = tmp_path / "clean"
     build(corpus, clean, progress=False)
     store = tmp_path / "killed"
-    result = subprocess.run([sys.executable, "-c", CRASH, str(corpus), str(store), point, "8"],
+    result = subprocess.run([sys.executable, "-c", CRASH, str(corpus), str(store), point, "8", json.dumps(backend)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == -signal.SIGKILL, result.stderr
-    summary = build(corpus, store, progress=False)
+    summary = build(corpus, store, progress=False, **backend)
     assert summary.articles == 5
-    assert ids_in_catalog(store) == ids_in_catalog(clean)
-    assert ids_in_chroma(store) == ids_in_chroma(clean)  # no duplicate, no missing, no orphan
+    assert ids_in_catalog(store, **backend) == ids_in_catalog(clean)
+    assert ids_in_chroma(store, **backend) == ids_in_chroma(clean)  # no duplicate, no missing, no orphan
     from qa import ask
 
     for question in ("Who is John Kirby?", "How many people have been displaced in Gaza?", "23,000"):
-        repaired, fresh = ask(question, store=store), ask(question, store=clean)
+        repaired, fresh = ask(question, store=store, **backend), ask(question, store=clean)
         assert (repaired.text, repaired.citations) == (fresh.text, fresh.citations)
 
 
@@ -94,11 +98,43 @@ def test_a_missing_corpus_folder_is_a_clear_error(tmp_path):
         build(tmp_path / "nope", tmp_path / "s", progress=False)
 
 
-def test_another_model_needs_a_rebuild(corpus, tmp_path, seed_store):
+def test_another_model_needs_a_rebuild(corpus, tmp_path, backend):
     from index.embed import default_model_path
 
-    build(corpus, tmp_path / "s", progress=False)
+    build(corpus, tmp_path / "s", progress=False, **backend)
     other = tmp_path / "model"
     os.symlink(default_model_path(), other)
     with pytest.raises(ConfigError, match="--rebuild"):
-        build(corpus, tmp_path / "s", model_path=str(other), progress=False)
+        build(corpus, tmp_path / "s", model_path=str(other), progress=False, **backend)
+
+
+def test_an_article_indexed_from_one_machine_is_answered_by_another(corpus, tmp_path, chroma_server):
+    """Server mode: a running reader sees what an indexer with another folder adds, and a rebuild."""
+    from qa import ask
+
+    where = {"chroma_url": chroma_server, "namespace": "shared"}
+    build(corpus, tmp_path / "machine-a", progress=False, **where)
+    question = "Who did Blinken meet in Amman?"
+    assert ask(question, store=tmp_path / "machine-b", **where).abstained
+    (corpus / "amman.txt").write_text("Blinken met King Abdullah in Amman on Sunday to discuss aid to Gaza.\n")
+    summary = build(corpus, tmp_path / "machine-c", progress=False, **where)
+    assert summary.added == ("amman.txt",) and summary.embedded == 1
+    answer = ask(question, store=tmp_path / "machine-b", **where)
+    assert not answer.abstained and answer.citations[0].source == "amman.txt"
+    build(corpus, tmp_path / "machine-a", progress=False, rebuild=True, **where)
+    assert ask(question, store=tmp_path / "machine-b", **where).citations[0].source == "amman.txt"
+
+
+def test_a_second_indexer_elsewhere_is_refused_while_one_writes(corpus, tmp_path, chroma_server):
+    import socket
+
+    from index.errors import StoreError
+    from index.server import ServerStore
+
+    build(corpus, tmp_path / "a", progress=False, chroma_url=chroma_server, namespace="lease")
+    store = ServerStore(chroma_server, tmp_path / "a", "lease")
+    store.set_meta(writer=json.dumps({"host": f"not-{socket.gethostname()}", "pid": 1, "time": time.time()}))
+    with pytest.raises(StoreError, match="is writing to"):
+        build(corpus, tmp_path / "b", progress=False, chroma_url=chroma_server, namespace="lease")
+    store.set_meta(writer="")
+    assert build(corpus, tmp_path / "b", progress=False, chroma_url=chroma_server, namespace="lease").unchanged == 5

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from index import build
-from index.store import Store
+from index.store import LocalStore as Store
 from qa import StoreError, ask
 from qa.settings import Settings
 

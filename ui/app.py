@@ -81,7 +81,8 @@ def render_sources(answer: Answer, settings: Settings) -> str:
 
 def _overrides(settings: Settings) -> dict:
     return {"store": settings.store, "embed_model": settings.embed_model, "top_k": settings.top_k,
-            "min_confidence": settings.min_confidence}
+            "min_confidence": settings.min_confidence, "chroma_url": settings.chroma_url,
+            "namespace": settings.namespace}
 
 
 def corpus_line(settings: Settings) -> str:
@@ -177,9 +178,11 @@ def serve(settings: Settings, block: bool = True):
     try:
         corpus_stats(**_overrides(settings))
     except NoIndexError:
-        print(f"No index in {settings.store}: indexing {settings.corpus} first…", file=sys.stderr)
+        where = settings.chroma_url or settings.store
+        print(f"No index in {where}: indexing {settings.corpus} first…", file=sys.stderr)
         summary = build(settings.corpus, settings.store, model_path=settings.embed_model,
-                        chunk_words=settings.chunk_words, overlap=settings.chunk_overlap)
+                        chunk_words=settings.chunk_words, overlap=settings.chunk_overlap,
+                        chroma_url=settings.chroma_url, namespace=settings.namespace)
         print("\n".join(summary.lines()), file=sys.stderr)
     # load the model and both indexes now, so the first reader does not wait for them
     engine_for(Settings.from_env(**_overrides(settings))).retriever.embed_model()  # the one ask() uses

@@ -1,0 +1,374 @@
+"""The index on a Chroma server: catalog, chunk vectors and keyword snapshot, all in its collections.
+
+Every process that talks to the same server and namespace sees the same index, so several ``qa serve``
+on several machines answer alike, and ``qa index`` from any machine updates it for all. Collections
+(``<ns>`` is the namespace, ``qa`` by default):
+
+- ``<ns>-chunks``: the chunk vectors, written and queried by llama-index's ``ChromaVectorStore``;
+- ``<ns>-articles``: one record per article; document = its text, metadata = key, state, title, ...;
+- ``<ns>-sentences``: one record per chunk; metadata = offsets and sentence spans, document = the
+  sentences' late-chunking vectors (float16, base64);
+- ``<ns>-meta``: settings and the current keyword-snapshot generation;
+- ``<ns>-bm25``: the files of each BM25 snapshot, base64 in parts.
+
+Records that are data, not vectors, carry a one-number placeholder embedding (Chroma wants one) and
+their documents get no full-text index. The local folder keeps only the lock and a cache of the
+downloaded snapshot. This module stores and loads; it does not read corpus files, chunk, embed or rank.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from index.errors import ConfigError, NoIndexError, StoreError
+from index.store import COLLECTION, SCHEMA_VERSION, Stats, Store, StoredArticle, StoredChunk
+from index.types import Article, Chunk, Span
+
+PLACEHOLDER = [1.0]  # the embedding of a record that is data, not a vector
+PART_BYTES = 4 << 20  # a snapshot file is stored in parts of this size
+PAGE = 500  # records per request when reading or deleting many
+LEASE_S = 600.0  # an indexer that wrote nothing for this long is taken to be dead
+
+
+def parse_url(url: str) -> tuple[str, int, bool]:
+    """Host, port and TLS of a Chroma server URL.
+
+    >>> parse_url("http://127.0.0.1:8000")
+    ('127.0.0.1', 8000, False)
+    >>> parse_url("https://chroma.example.org")
+    ('chroma.example.org', 443, True)
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"the Chroma URL must look like http://host:port, got {url!r}")
+    ssl = parts.scheme == "https"
+    return parts.hostname, parts.port or (443 if ssl else 8000), ssl
+
+
+class ServerStore(Store):
+    """The index in the collections ``<namespace>-*`` of the Chroma server at ``url``."""
+
+    def __init__(self, url: str, folder: Path | str, namespace: str = "qa"):
+        super().__init__()
+        self.url = url
+        self.host, self.port, self.ssl = parse_url(url)
+        self.namespace = namespace
+        self.folder = Path(folder)
+        self.location = f"the Chroma server {url} (namespace {namespace})"
+        self._client = None
+        self._handles: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    # ---- connection and collections ------------------------------------------------------------
+    def client(self):
+        with self._lock:
+            if self._client is None:
+                import chromadb
+                from chromadb.config import Settings as ChromaSettings
+
+                try:
+                    self._client = chromadb.HttpClient(host=self.host, port=self.port, ssl=self.ssl,
+                                                       settings=ChromaSettings(anonymized_telemetry=False))
+                    self._client.heartbeat()
+                except Exception as err:  # connection refused, DNS, TLS, a proxy's HTML page, ...
+                    self._client = None
+                    raise StoreError(f"cannot reach the Chroma server at {self.url} ({type(err).__name__}: "
+                                     f"{err}); start it (`chroma run --path <folder> --port {self.port}`) "
+                                     "or fix QA_CHROMA_URL") from None
+            return self._client
+
+    def _name(self, kind: str) -> str:
+        return f"{self.namespace}-{kind}"
+
+    def _collection(self, kind: str, create: bool = False):
+        handle = self._handles.get(kind)
+        if handle is not None:
+            return handle
+        from chromadb.errors import NotFoundError
+
+        client = self.client()
+        try:
+            if kind == COLLECTION:
+                handle = client.get_or_create_collection(
+                    self._name(kind), metadata={"hnsw:space": "cosine"}, embedding_function=None
+                ) if create else client.get_collection(self._name(kind), embedding_function=None)
+            elif create:
+                from chromadb import FtsIndexConfig, K, Schema
+
+                schema = Schema().delete_index(config=FtsIndexConfig(), key=K.DOCUMENT)
+                handle = client.get_or_create_collection(self._name(kind), schema=schema, embedding_function=None)
+            else:
+                handle = client.get_collection(self._name(kind), embedding_function=None)
+        except NotFoundError:
+            raise self._no_index() from None
+        self._handles[kind] = handle
+        return handle
+
+    def _open_collection(self):
+        return self._collection(COLLECTION)
+
+    def _forget_chroma_client(self) -> None:
+        self._vector_store = None
+        self._handles.clear()
+
+    def _no_index(self) -> NoIndexError:
+        return NoIndexError(f"no index on {self.location}: run `qa index --chroma-url {self.url}` first")
+
+    def _with(self, kind: str, op: Callable, create: bool = False):
+        """``op(collection)``, once more on fresh handles if the collection was deleted and made again."""
+        from chromadb.errors import NotFoundError
+
+        for attempt in (1, 2):
+            try:
+                return op(self._collection(kind, create))
+            except NotFoundError:
+                self._handles.clear()
+                if attempt == 2:
+                    raise self._no_index() from None
+
+    # ---- catalog -------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        try:
+            return self.meta("schema") is not None
+        except NoIndexError:
+            return False
+
+    def create(self) -> None:
+        for kind in (COLLECTION, "articles", "sentences", "meta", "bm25"):
+            self._collection(kind, create=True)
+        schema = self.meta("schema")
+        if schema is None:
+            self.set_meta(schema=SCHEMA_VERSION, store_id=uuid.uuid4().hex)
+        elif schema != SCHEMA_VERSION:
+            raise StoreError(f"the index on {self.location} was written by another version (schema {schema}); "
+                             "run `qa index --rebuild`")
+
+    def identity(self) -> object:
+        try:
+            return self.meta("store_id")
+        except NoIndexError:
+            return None
+
+    def meta(self, key: str) -> str | None:
+        found = self._with("meta", lambda c: c.get(ids=[key], include=["metadatas"]))
+        return found["metadatas"][0]["value"] if found["ids"] else None
+
+    def set_meta(self, **values: str) -> None:
+        keys = list(values)
+        self._with("meta", lambda c: c.upsert(ids=keys, embeddings=[PLACEHOLDER] * len(keys),
+                                              metadatas=[{"value": str(values[k])} for k in keys]))
+
+    def _pages(self, kind: str, include: list[str], where: dict | None = None) -> Iterator[dict]:
+        offset = 0
+        while True:
+            page = self._with(kind, lambda c: c.get(where=where, include=include, limit=PAGE, offset=offset))
+            if not page["ids"]:
+                return
+            yield page
+            offset += len(page["ids"])
+
+    def article_keys(self) -> dict[str, tuple[str, str]]:
+        return {source: (m["key"], m["state"]) for page in self._pages("articles", ["metadatas"])
+                for source, m in zip(page["ids"], page["metadatas"])}
+
+    def begin(self, articles: Iterable[tuple[Article, str]]) -> None:
+        articles = list(articles)
+        if not articles:
+            return
+        now = time.time()
+        self._delete_sentences([a.source for a, _ in articles])
+        metadatas = [{k: v for k, v in {"key": key, "state": "pending", "title": a.title, "outlet": a.outlet,
+                                        "date": a.date, "indexed_at": now}.items() if v is not None}
+                     for a, key in articles]
+        self._with("articles", lambda c: c.upsert(
+            ids=[a.source for a, _ in articles], documents=[a.text for a, _ in articles],
+            metadatas=metadatas, embeddings=[PLACEHOLDER] * len(articles)))
+
+    def finish(self, chunks: Iterable[Chunk], sources: Iterable[str], vectors: dict[str, bytes]) -> None:
+        chunks, sources = list(chunks), list(sources)
+        if chunks:
+            self._with("sentences", lambda c: c.upsert(
+                ids=[x.id for x in chunks],
+                documents=[base64.b64encode(vectors.get(x.id) or b"").decode("ascii") for x in chunks],
+                metadatas=[{"source": x.source, "start": x.start, "end": x.end,
+                            "sentences": json.dumps([[s.start, s.end] for s in x.sentences])} for x in chunks],
+                embeddings=[PLACEHOLDER] * len(chunks)))
+        if sources:
+            self._with("articles", lambda c: c.update(ids=sources, metadatas=[{"state": "done"}] * len(sources)))
+        self.set_meta(last_indexed=str(time.time()), writer=self._writer_record())
+
+    def _delete_sentences(self, sources: list[str]) -> None:
+        for i in range(0, len(sources), PAGE):
+            page = sources[i:i + PAGE]
+            self._with("sentences", lambda c: c.delete(where={"source": {"$in": page}}))
+
+    def forget(self, sources: Iterable[str]) -> None:
+        sources = list(sources)
+        self._delete_sentences(sources)
+        for i in range(0, len(sources), PAGE):
+            page = sources[i:i + PAGE]
+            self._with("articles", lambda c: c.delete(ids=page))
+
+    def _done_articles(self, sources: list[str]) -> dict[str, tuple[str, dict]]:
+        found = self._with("articles", lambda c: c.get(ids=sources, include=["metadatas", "documents"]))
+        return {s: (text, m) for s, text, m in zip(found["ids"], found["documents"], found["metadatas"])
+                if m["state"] == "done"}
+
+    def chunks(self, ids: Iterable[str]) -> dict[str, StoredChunk]:
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return {}
+        rows = self._with("sentences", lambda c: c.get(ids=ids, include=["metadatas", "documents"]))
+        articles = self._done_articles(list({m["source"] for m in rows["metadatas"]}))
+        out = {}
+        for cid, m, vectors in zip(rows["ids"], rows["metadatas"], rows["documents"]):
+            if m["source"] not in articles:
+                continue
+            text, a = articles[m["source"]]
+            out[cid] = StoredChunk(cid, m["source"], m["start"], m["end"], text[m["start"]:m["end"]],
+                                   tuple(Span(s, e) for s, e in json.loads(m["sentences"])), a["title"],
+                                   a.get("outlet"), a.get("date"), base64.b64decode(vectors) if vectors else None)
+        return out
+
+    def all_chunks(self) -> Iterator[tuple[Chunk, str, str | None]]:
+        """In source and offset order, as the local store gives them (so both build the same BM25)."""
+        done = sorted(s for page in self._pages("articles", ["metadatas"], where={"state": "done"})
+                      for s in page["ids"])
+        for i in range(0, len(done), PAGE // 5):
+            page = done[i:i + PAGE // 5]
+            articles = self._done_articles(page)
+            rows = self._with("sentences", lambda c: c.get(where={"source": {"$in": page}}, include=["metadatas"]))
+            for cid, m in sorted(zip(rows["ids"], rows["metadatas"]), key=lambda r: (r[1]["source"], r[1]["start"])):
+                if m["source"] in articles:
+                    text, a = articles[m["source"]]
+                    yield Chunk(cid, m["source"], m["start"], m["end"], text[m["start"]:m["end"]]), a["title"], a.get("outlet")
+
+    def article(self, source: str) -> StoredArticle | None:
+        found = self._done_articles([source]).get(source)
+        if not found:
+            return None
+        text, m = found
+        return StoredArticle(source, text, m["title"], m.get("outlet"), m.get("date"))
+
+    def stats(self) -> Stats:
+        articles = sum(len(p["ids"]) for p in self._pages("articles", [], where={"state": "done"}))
+        chunks = self._with("sentences", lambda c: c.count())
+        last = self.meta("last_indexed")
+        return Stats(articles, chunks, float(last) if last else None)
+
+    def remove(self) -> None:
+        from chromadb.errors import NotFoundError
+
+        client = self.client()
+        for kind in (COLLECTION, "articles", "sentences", "meta", "bm25"):
+            try:
+                client.delete_collection(self._name(kind))
+            except NotFoundError:
+                pass
+        self._handles.clear()
+        self._vector_store = None
+        shutil.rmtree(self._cache_root(), ignore_errors=True)
+
+    # ---- who may write ---------------------------------------------------------------------------
+    @staticmethod
+    def _writer_record() -> str:
+        return json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()})
+
+    @contextmanager
+    def writing(self, timeout: float) -> Iterator[None]:
+        """The local lock, and a lease in the meta collection that tells indexers on other machines
+        that this one is writing. Chroma has no transactions: the lease catches the usual mistake
+        (two machines indexing at once), it is not a consensus protocol."""
+        with super().writing(timeout):
+            self.create()
+            record = self.meta("writer")
+            if record:
+                other = json.loads(record)
+                mine = other["host"] == socket.gethostname()
+                alive = (_pid_alive(other["pid"]) if mine else time.time() - other["time"] < LEASE_S)
+                if alive and other["pid"] != os.getpid():
+                    raise StoreError(f"`qa index` on {other['host']} (pid {other['pid']}) is writing to "
+                                     f"{self.location}; wait for it to finish")
+            self.set_meta(writer=self._writer_record())
+            try:
+                yield
+            finally:
+                if self.meta("schema") is not None:
+                    self.set_meta(writer="")
+
+    # ---- BM25 ----------------------------------------------------------------------------------
+    def _put_snapshot(self, generation: str, files: Path) -> None:
+        for path in sorted(p for p in files.rglob("*") if p.is_file()):
+            name, data = path.relative_to(files).as_posix(), path.read_bytes()
+            parts = max(1, -(-len(data) // PART_BYTES))
+            for i in range(parts):
+                piece = base64.b64encode(data[i * PART_BYTES:(i + 1) * PART_BYTES]).decode("ascii")
+                self._with("bm25", lambda c: c.upsert(
+                    ids=[f"{generation}/{name}/{i:05d}"], documents=[piece], embeddings=[PLACEHOLDER],
+                    metadatas=[{"generation": generation, "name": name, "part": i, "parts": parts}]))
+
+    def _cache_root(self) -> Path:
+        return self.folder / "cache" / f"{self.host}_{self.port}_{self.namespace}"
+
+    def _snapshot_dir(self, generation: str) -> Path:
+        """Downloaded once per generation into the local cache, then read from there."""
+        target = self._cache_root() / generation
+        if target.is_dir():
+            return target
+        listing = self._with("bm25", lambda c: c.get(where={"generation": generation}, include=["metadatas"]))
+        if not listing["ids"]:
+            raise FileNotFoundError(f"no keyword snapshot {generation} on the server")
+        self._cache_root().mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self._cache_root(), ignore_cleanup_errors=True) as tmp:
+            order = sorted(zip(listing["ids"], listing["metadatas"]), key=lambda r: (r[1]["name"], r[1]["part"]))
+            for rid, m in order:  # one part per request: parts are large
+                piece = self._with("bm25", lambda c: c.get(ids=[rid], include=["documents"]))
+                if not piece["ids"]:
+                    raise FileNotFoundError(f"keyword snapshot {generation} was replaced while downloading")
+                path = Path(tmp) / m["name"]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with open(path, "ab") as f:
+                    f.write(base64.b64decode(piece["documents"][0]))
+            try:
+                Path(tmp).rename(target)
+            except OSError:  # another process here downloaded it first
+                pass
+        self._drop_cached(keep=generation)
+        return target
+
+    def _drop_cached(self, keep: str | None) -> None:
+        root = self._cache_root()
+        for old in root.iterdir() if root.is_dir() else ():
+            if old.name != keep and not old.name.startswith("tmp"):
+                shutil.rmtree(old, ignore_errors=True)
+
+    def _drop_snapshots(self, keep: str | None) -> None:
+        where = {"generation": {"$ne": keep}} if keep else None
+        if where is None:
+            ids = [i for page in self._pages("bm25", []) for i in page["ids"]]
+            for i in range(0, len(ids), PAGE):
+                self._with("bm25", lambda c: c.delete(ids=ids[i:i + PAGE]))
+        else:
+            self._with("bm25", lambda c: c.delete(where=where))
+        self._drop_cached(keep)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
