@@ -1,11 +1,13 @@
 """Benchmark indexing throughput as a ratio to raw ``SentenceTransformer.encode`` of the same chunks.
 
-Usage: python -m evals.bench_index --articles 2000 [--out docs/benchmarks.md]
+Usage: python -m evals.bench_index --articles 2000 [--server] [--out docs/benchmarks.md]
 
 It generates a corpus by recombining the seed articles' sentences with varied names and numbers
 (throughput does not depend on meaning), indexes it into a fresh store with ``index.build``, then
 encodes exactly the chunk texts the index embedded with a bare ``SentenceTransformer`` in the same
-process, and reports articles/s, chunks/s, the ratio and peak memory. A script, not a test.
+process, and reports articles/s, chunks/s, the ratio and peak memory. With ``--server`` the index goes
+to a real Chroma server (``chroma run``, started here on a free loopback port) and the server's peak
+memory is reported too. A script, not a test.
 """
 from __future__ import annotations
 
@@ -14,9 +16,11 @@ import random
 import resource
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import index  # noqa: F401
+from evals.bench_load import chroma_running
 from index import build
 from index.chunk import split_sentences
 from index.embed import default_model_path
@@ -42,16 +46,22 @@ def generate(seeds: Path, out: Path, articles: int, seed: int = 7) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--server", action="store_true", help="Index into a Chroma server started here.")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         corpus, store = Path(tmp) / "corpus", Path(tmp) / "store"
+        where, server = {}, None
+        if args.server:
+            url, server = stack.enter_context(chroma_running(Path(tmp) / "chroma"))
+            where = {"chroma_url": url, "namespace": "bench"}
         generate(Path(__file__).resolve().parent.parent / "seeds", corpus, args.articles)
         started = time.perf_counter()
-        summary = build(corpus, store, progress=False)
+        summary = build(corpus, store, progress=False, **where)
         index_s = time.perf_counter() - started
         texts = [node_for(c, title, outlet).get_content(metadata_mode="embed")
-                 for c, title, outlet in open_store(store).all_chunks()]
+                 for c, title, outlet in open_store(store, **where).all_chunks()]
+        server_mb = peak_rss_mb(server.pid) if server else None
         from sentence_transformers import SentenceTransformer
 
         model = SentenceTransformer(default_model_path(), device="cpu")
@@ -60,17 +70,25 @@ def main() -> None:
         encode_s = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = [
-        f"| articles | chunks | index s | articles/s | chunks/s | raw encode s | ratio | peak RSS MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {summary.articles} | {summary.chunks} | {index_s:.1f} | {summary.articles / index_s:.1f} | "
-        f"{summary.chunks / index_s:.1f} | {encode_s:.1f} | {index_s / encode_s:.2f}x | {peak_mb:.0f} |",
+        "| store | articles | chunks | index s | articles/s | chunks/s | raw encode s | ratio | peak RSS MB | Chroma server peak MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {'server' if args.server else 'embedded'} | {summary.articles} | {summary.chunks} | {index_s:.1f} | "
+        f"{summary.articles / index_s:.1f} | {summary.chunks / index_s:.1f} | {encode_s:.1f} | "
+        f"{index_s / encode_s:.2f}x | {peak_mb:.0f} | {f'{server_mb:.0f}' if server_mb else '-'} |",
     ]
     report = "\n".join(rows)
     print(report)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         with open(args.out, "a", encoding="utf-8") as f:
-            f.write(f"\n`python -m evals.bench_index --articles {args.articles}`\n\n{report}\n")
+            flag = " --server" if args.server else ""
+            f.write(f"\n`python -m evals.bench_index --articles {args.articles}{flag}`\n\n{report}\n")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident memory of a running process (Linux ``VmHWM``), in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]) / 1024
 
 
 if __name__ == "__main__":

@@ -65,6 +65,35 @@ def served(corpus: Path, store: Path, extra_env: dict | None = None, timeout: fl
             proc.kill()
 
 
+@contextmanager
+def chroma_running(folder: Path, timeout: float = 60.0):
+    """A real Chroma server (``chroma run``, from the chromadb wheel) on a free loopback port with its
+    data in ``folder``; yields its URL and process, and stops it on exit."""
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "server.log", "wb") as log:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder / "data"),
+                                 "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2).read()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"chroma run did not start: {(folder / 'server.log').read_text()[-2000:]}")
+                    time.sleep(0.2)
+            yield url, proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def _canonical(answer: dict) -> str:
     keep = {k: answer[k] for k in ("text", "abstained", "citations")}
     return json.dumps(keep, sort_keys=True)

@@ -39,6 +39,7 @@ PLACEHOLDER = [1.0]  # the embedding of a record that is data, not a vector
 PART_BYTES = 4 << 20  # a snapshot file is stored in parts of this size
 PAGE = 500  # records per request when reading or deleting many
 LEASE_S = 600.0  # an indexer that wrote nothing for this long is taken to be dead
+IDENTITY_FRESH_S = 1.0  # how long a read of the store's identity stands for the next check
 
 
 def parse_url(url: str) -> tuple[str, int, bool]:
@@ -69,6 +70,7 @@ class ServerStore(Store):
         self._client = None
         self._handles: dict[str, object] = {}
         self._lock = threading.Lock()
+        self._identity_seen: tuple[object, float] = (None, float("-inf"))
 
     # ---- connection and collections ------------------------------------------------------------
     def client(self):
@@ -155,14 +157,21 @@ class ServerStore(Store):
                              "run `qa index --rebuild`")
 
     def identity(self) -> object:
+        seen, at = self._identity_seen
+        if time.monotonic() - at < IDENTITY_FRESH_S:
+            return seen
         try:
             return self.meta("store_id")
         except NoIndexError:
             return None
 
     def meta(self, key: str) -> str | None:
-        found = self._with("meta", lambda c: c.get(ids=[key], include=["metadatas"]))
-        return found["metadatas"][0]["value"] if found["ids"] else None
+        """One request, which also notes the store's identity: asking reads the keyword generation
+        and then the identity, and a round trip to the server is the cost that counts here."""
+        found = self._with("meta", lambda c: c.get(ids=list(dict.fromkeys([key, "store_id"])), include=["metadatas"]))
+        values = {i: m["value"] for i, m in zip(found["ids"], found["metadatas"])}
+        self._identity_seen = (values.get("store_id"), time.monotonic())
+        return values.get(key)
 
     def set_meta(self, **values: str) -> None:
         keys = list(values)

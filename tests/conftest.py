@@ -3,10 +3,6 @@ on a real Chroma server started with the `chroma run` that comes with the chroma
 import os
 import shutil
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -54,29 +50,10 @@ def free_port() -> int:
 def chroma_server(tmp_path_factory) -> str:
     """The URL of a real Chroma server on a free loopback port, with its data in a temporary folder;
     stopped at the end of the session."""
-    folder = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    log = open(folder / "server.log", "wb")
-    server = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder / "data"),
-                               "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2).read()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError(f"chroma run did not start: {(folder / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-    yield url
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+    from evals.bench_load import chroma_running
+
+    with chroma_running(tmp_path_factory.mktemp("chroma-server")) as (url, _):
+        yield url
 
 
 @pytest.fixture(params=["embedded", "server"])
