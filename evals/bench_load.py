@@ -58,11 +58,7 @@ def served(corpus: Path, store: Path, extra_env: dict | None = None, timeout: fl
                 time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
 
 
 @contextmanager
@@ -87,11 +83,15 @@ def chroma_running(folder: Path, timeout: float = 60.0):
                     time.sleep(0.2)
             yield url, proc
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def _canonical(answer: dict) -> str:

@@ -271,7 +271,9 @@ class ServerStore(Store):
         return StoredArticle(source, text, m["title"], m.get("outlet"), m.get("date"))
 
     def stats(self) -> Stats:
-        articles = sum(len(p["ids"]) for p in self._pages("articles", [], where={"state": "done"}))
+        # all minus the pending ones (a handful at most): no need to list 50,000 ids
+        pending = sum(len(p["ids"]) for p in self._pages("articles", [], where={"state": "pending"}))
+        articles = self._with("articles", lambda c: c.count()) - pending
         chunks = self._with("sentences", lambda c: c.count())
         last = self.meta("last_indexed")
         return Stats(articles, chunks, float(last) if last else None)

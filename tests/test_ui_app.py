@@ -163,3 +163,18 @@ def test_script_in_an_article_is_shown_as_text(browser, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_two_chat_servers_on_one_chroma_server_answer_alike(seed_server_index, tmp_path):
+    """Two `qa serve` with nothing in common but the Chroma server (as on two machines)."""
+    from gradio_client import Client
+
+    from evals.bench_load import served
+
+    env = {"QA_CHROMA_URL": seed_server_index["chroma_url"], "QA_NAMESPACE": seed_server_index["namespace"]}
+    answers = []
+    for machine in ("a", "b"):
+        with served(SEEDS, tmp_path / machine, extra_env=env) as url:
+            answers.append(Client(url, verbose=False).predict("Who is John Kirby?", None, api_name="/ask"))
+    assert answers[0] == answers[1] and not answers[0]["abstained"]
+    assert answers[0]["citations"][0]["source"].startswith("002")
