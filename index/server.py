@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -31,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from index.errors import ConfigError, NoIndexError, StoreError
+from index.errors import ConfigError, NoIndexError, QAError, StoreError
 from index.store import COLLECTION, SCHEMA_VERSION, Stats, Store, StoredArticle, StoredChunk
 from index.types import Article, Chunk, Span
 
@@ -64,6 +65,9 @@ class ServerStore(Store):
         super().__init__()
         self.url = url
         self.host, self.port, self.ssl = parse_url(url)
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", namespace or ""):
+            raise ConfigError(f"the namespace must be letters, digits, '.', '_' or '-' (starting with a letter "
+                              f"or digit), got {namespace!r}")
         self.namespace = namespace
         self.folder = Path(folder)
         self.location = f"the Chroma server {url} (namespace {namespace})"
@@ -315,8 +319,11 @@ class ServerStore(Store):
             try:
                 yield
             finally:
-                if self.meta("schema") is not None:
-                    self.set_meta(writer="")
+                try:
+                    if self.meta("schema") is not None:
+                        self.set_meta(writer="")
+                except QAError:
+                    pass  # the server went away: the lease runs out by itself
 
     # ---- BM25 ----------------------------------------------------------------------------------
     def _put_snapshot(self, generation: str, files: Path) -> None:

@@ -200,8 +200,8 @@ class Store(ABC):
 
     def delete_vectors(self, sources: Iterable[str]) -> None:
         sources = list(sources)
-        if sources:  # one call for the batch: a round trip each would be slow against a server
-            self.vector_store().client.delete(where={"document_id": {"$in": sources}})
+        for i in range(0, len(sources), 500):  # a call per 500, not per article: round trips count on a server
+            self.vector_store().client.delete(where={"document_id": {"$in": sources[i:i + 500]}})
 
     # ---- BM25 ----------------------------------------------------------------------------------
     def save_bm25(self, retriever: Any) -> None:
