@@ -131,13 +131,13 @@ class ServerStore(Store):
     def _no_index(self) -> NoIndexError:
         return NoIndexError(f"no index on {self.location}: run `qa index --chroma-url {self.url}` first")
 
-    def _with(self, kind: str, op: Callable, create: bool = False):
+    def _with(self, kind: str, op: Callable):
         """``op(collection)``, once more on fresh handles if the collection was deleted and made again."""
         from chromadb.errors import NotFoundError
 
         for attempt in (1, 2):
             try:
-                return op(self._collection(kind, create))
+                return op(self._collection(kind))
             except NotFoundError:
                 self._handles.clear()
                 if attempt == 2:
