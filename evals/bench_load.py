@@ -36,7 +36,8 @@ def free_port() -> int:
 
 @contextmanager
 def served(corpus: Path, store: Path, extra_env: dict | None = None, timeout: float = 180.0):
-    """A real ``qa serve`` on a free loopback port; yields its URL and stops it on exit."""
+    """A real ``qa serve`` on a free loopback port; yields its URL and process once its page answers,
+    and stops it on exit."""
     import os
 
     port = free_port()
@@ -55,8 +56,8 @@ def served(corpus: Path, store: Path, extra_env: dict | None = None, timeout: fl
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"qa serve did not start on {url}")
-                time.sleep(0.5)
-        yield url
+                time.sleep(0.2)
+        yield url, proc
     finally:
         _stop(proc)
 
@@ -150,7 +151,7 @@ def main() -> None:
     if args.url:
         result = run_load(args.url, args.users, args.questions)
     else:
-        with tempfile.TemporaryDirectory() as tmp, served(ROOT / "seeds", Path(tmp) / "store") as url:
+        with tempfile.TemporaryDirectory() as tmp, served(ROOT / "seeds", Path(tmp) / "store") as (url, _):
             result = run_load(url, args.users, args.questions)
     print(json.dumps(result, indent=2))
 

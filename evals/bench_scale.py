@@ -58,36 +58,18 @@ def reusing_encoder():
 
 def serve_ready(store: Path, where: dict) -> tuple[float, float, float]:
     """Seconds from starting ``qa serve`` to the page answering, to its first answer; its peak RSS MB."""
-    import os
-
     from gradio_client import Client
 
     from evals.bench_index import peak_rss_mb
+    from evals.bench_load import served
 
-    from evals.bench_load import free_port
-
-    port = free_port()
+    env = {"QA_CHROMA_URL": where["chroma_url"], "QA_NAMESPACE": where["namespace"]} if where else {}
     started = time.perf_counter()
-    env = {**os.environ, **({"QA_CHROMA_URL": where["chroma_url"], "QA_NAMESPACE": where["namespace"]} if where else {})}
-    proc = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--store", str(store), "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import urllib.request
-
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with served(ROOT / "seeds", store, extra_env=env) as (url, proc):
         page = time.perf_counter() - started
-        Client(f"http://127.0.0.1:{port}/", verbose=False).predict("Who is John Kirby?", None, api_name="/ask")
+        Client(url, verbose=False).predict("Who is John Kirby?", None, api_name="/ask")
         first = time.perf_counter() - started
-        peak = peak_rss_mb(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-    return page, first, peak
+        return page, first, peak_rss_mb(proc.pid)
 
 
 def one(articles: int, server: bool) -> dict:

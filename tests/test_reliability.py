@@ -120,7 +120,7 @@ def test_login_is_required_for_page_and_api_when_qa_auth_is_set(tmp_path):
 
     from evals.bench_load import served
 
-    with served(SEEDS, tmp_path / "store", {"QA_AUTH": "reader:s3cret"}) as url:
+    with served(SEEDS, tmp_path / "store", {"QA_AUTH": "reader:s3cret"}) as (url, _):
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(url + "gradio_api/info", timeout=10)
         assert err.value.code in (401, 403)
@@ -134,7 +134,7 @@ def test_concurrent_users_get_the_answers_they_get_alone(tmp_path):
     """A small run of evals/bench_load.py (the 20 x 25 figures are in the closing note, not a test)."""
     from evals.bench_load import run_load, served
 
-    with served(SEEDS, tmp_path / "store") as url:
+    with served(SEEDS, tmp_path / "store") as (url, _):
         result = run_load(url, users=5, per_user=6)
     assert result["errors"] == 0, result["error_samples"]
     assert result["mismatches"] == 0

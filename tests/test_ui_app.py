@@ -174,7 +174,7 @@ def test_two_chat_servers_on_one_chroma_server_answer_alike(seed_server_index, t
     env = {"QA_CHROMA_URL": seed_server_index["chroma_url"], "QA_NAMESPACE": seed_server_index["namespace"]}
     answers = []
     for machine in ("a", "b"):
-        with served(SEEDS, tmp_path / machine, extra_env=env) as url:
+        with served(SEEDS, tmp_path / machine, extra_env=env) as (url, _):
             answers.append(Client(url, verbose=False).predict("Who is John Kirby?", None, api_name="/ask"))
     assert answers[0] == answers[1] and not answers[0]["abstained"]
     assert answers[0]["citations"][0]["source"].startswith("002")
