@@ -209,7 +209,7 @@ class Store(ABC):
         generation = f"{time.time_ns()}"
         self.folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.folder, ignore_cleanup_errors=True) as tmp:
-            retriever.persist(tmp)
+            retriever.persist(tmp, show_progress=False)  # else bm25s draws a bar on stderr
             self._put_snapshot(generation, Path(tmp))
         self.set_meta(bm25_generation=generation)
         self._drop_snapshots(keep=generation)

@@ -11,9 +11,14 @@ def qa(*args, env=None):
                           env={**os.environ, **(env or {})}, timeout=300)
 
 
+def no_progress_bar(stderr: str) -> bool:
+    return "%|" not in stderr and "it/s]" not in stderr
+
+
 def test_ask_json_prints_one_json_object_and_nothing_else(seed_store):
     result = qa("ask", "--json", "--store", str(seed_store), "Who is John Kirby?")
     assert result.returncode == 0, result.stderr
+    assert no_progress_bar(result.stderr), result.stderr  # loading the model draws nothing
     answer = json.loads(result.stdout)
     assert answer["abstained"] is False and answer["citations"][0]["source"].startswith("002")
 
@@ -36,5 +41,6 @@ def test_index_prints_a_summary_with_skipped_files(corpus, tmp_path):
     (corpus / "bad.txt").write_bytes(b"\xff\xfe\x00\x00")
     result = qa("index", "--quiet", "--corpus", str(corpus), "--store", str(tmp_path / "s"))
     assert result.returncode == 0, result.stderr
+    assert no_progress_bar(result.stderr), result.stderr  # neither the model load nor the BM25 save
     assert "5 added, 0 updated, 0 removed, 0 unchanged, 1 skipped" in result.stdout
     assert "skipped bad.txt: binary file" in result.stdout
