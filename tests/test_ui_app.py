@@ -1,4 +1,5 @@
 """The web chat: handlers called directly, a real server through gradio_client, a real headless Chromium."""
+import json
 import shutil
 import subprocess
 import sys
@@ -15,9 +16,14 @@ CHROMIUM = shutil.which("chromium")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def served_store(tmp_path_factory):
+    return tmp_path_factory.mktemp("served") / "qa"
+
+
+@pytest.fixture(scope="module")
+def server(served_store):
     """A real `qa serve` in its own process on a free loopback port (it builds the index itself)."""
-    store = tmp_path_factory.mktemp("served") / "qa"
+    store = served_store
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--corpus", str(SEEDS), "--store", str(store),
                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -114,7 +120,7 @@ def ask_in_page(page, question):
     box.press("Enter")
 
 
-def test_chat_in_a_real_browser(server, browser):
+def test_chat_in_a_real_browser(server, served_store, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(server)
     page.wait_for_selector("#qa-input textarea", timeout=60_000)
@@ -123,6 +129,17 @@ def test_chat_in_a_real_browser(server, browser):
     page.wait_for_selector("#qa-sources mark", timeout=60_000)
     assert "John Kirby" in page.locator("#qa-sources mark").first.inner_text()
     assert "[1]" in page.locator("#qa-chat").inner_text()
+    feedback = served_store / "feedback.jsonl"
+    for thumb, votes in [("Like", 1), ("Liked", 2), ("Dislike", 3)]:  # like, take it back, dislike
+        page.locator(f"#qa-chat button[aria-label='{thumb}']").first.click()
+        for _ in range(100):
+            if feedback.exists() and len(feedback.read_text().splitlines()) == votes:
+                break
+            time.sleep(0.1)
+    records = [json.loads(line) for line in feedback.read_text().splitlines()]
+    assert [r["liked"] for r in records] == [True, None, False]
+    assert {r["question"] for r in records} == {"Who is John Kirby?"}
+    assert records[0]["citations"][0]["source"].startswith("002") and "Kirby" in records[0]["answer"]
     ask_in_page(page, "What did he say about a humanitarian pause?")
     page.wait_for_function("document.querySelectorAll('#qa-chat .message-row, #qa-chat [data-testid=\"bot\"]').length >= 2", timeout=60_000)
     page.wait_for_timeout(1500)

@@ -3,7 +3,6 @@
 It holds no retrieval or answering logic: every answer comes from ``qa.ask()``. All article and user
 text is HTML-escaped before it is put into markup (articles are untrusted input).
 """
-from __future__ import annotations
 
 import html
 import json
@@ -117,8 +116,9 @@ def respond(message: str, history: list[dict], answers: list[dict], settings: Se
     yield history, render_sources(answer, settings), answers, ""
 
 
-def save_feedback(settings: Settings, liked: bool, message_index: int, answers: list[dict]) -> None:
-    """Append a thumbs up/down with its question, answer and citations to ``<store>/feedback.jsonl``."""
+def save_feedback(settings: Settings, liked: bool | None, message_index: int, answers: list[dict]) -> None:
+    """Append a thumbs up/down with its question, answer and citations to ``<store>/feedback.jsonl``;
+    ``liked`` is None when the reader takes a vote back (clicks the same thumb again)."""
     answer = next((a for a in answers or [] if a["index"] == message_index), None)
     if answer is None:
         return
@@ -161,8 +161,12 @@ def create_app(settings: Settings):
         clear.click(lambda: ([], "<p>Citations appear here.</p>", [], corpus_line(settings)), None,
                     [chat, sources, answers, info], api_visibility="private")
 
+        # Gradio finds the like data by this annotation's type, so this module must not use
+        # `from __future__ import annotations` (the string "gr.LikeData" does not resolve: gr is local).
         def on_like(state: list, data: gr.LikeData) -> None:
-            save_feedback(settings, bool(data.liked), data.index if isinstance(data.index, int) else data.index[0], state)
+            # Gradio sends True for Like, False for Dislike and "" when the reader clicks a chosen thumb again
+            liked = data.liked if isinstance(data.liked, bool) else None
+            save_feedback(settings, liked, data.index if isinstance(data.index, int) else data.index[0], state)
 
         chat.like(on_like, [answers], None, api_visibility="private")
         gr.api(api_ask, api_name="ask")
