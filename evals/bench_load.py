@@ -37,13 +37,14 @@ def free_port() -> int:
 @contextmanager
 def served(corpus: Path, store: Path, extra_env: dict | None = None, timeout: float = 180.0):
     """A real ``qa serve`` on a free loopback port; yields its URL and process once its page answers,
-    and stops it on exit."""
+    and stops it on exit. If it does not start, the error carries the end of what it printed."""
     import os
 
     port = free_port()
+    log = tempfile.TemporaryFile()  # a file, not a pipe: nobody reads it while the server runs
     proc = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--corpus", str(corpus), "--store", str(store),
                              "--port", str(port)], cwd=ROOT, env={**os.environ, **(extra_env or {})},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + timeout
     try:
@@ -55,11 +56,14 @@ def served(corpus: Path, store: Path, extra_env: dict | None = None, timeout: fl
                 break  # the server answers (a login page answers 401 to some paths)
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"qa serve did not start on {url}")
+                    log.seek(0)
+                    printed = log.read().decode(errors="replace")[-3000:]
+                    raise RuntimeError(f"qa serve did not start on {url}:\n{printed}")
                 time.sleep(0.2)
         yield url, proc
     finally:
         _stop(proc)
+        log.close()
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 on a real Chroma server started with the `chroma run` that comes with the chromadb wheel)."""
 import os
 import shutil
-import socket
 import uuid
 from pathlib import Path
 
@@ -38,12 +37,6 @@ def corpus(tmp_path) -> Path:
     for f in folder.iterdir():
         f.chmod(0o644)
     return folder
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

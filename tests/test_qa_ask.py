@@ -165,7 +165,7 @@ def test_two_processes_with_their_own_folders_share_the_servers_index(seed_serve
 
 
 def test_an_unreachable_chroma_server_is_a_clear_error(tmp_path):
-    from conftest import free_port
+    from evals.bench_load import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(StoreError, match="cannot reach the Chroma server"):

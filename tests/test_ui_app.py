@@ -1,16 +1,15 @@
 """The web chat: handlers called directly, a real server through gradio_client, a real headless Chromium."""
 import json
 import shutil
-import subprocess
-import sys
 import time
 
 import pytest
 
+from evals.bench_load import served
 from qa.settings import Settings
 from ui.app import create_app, highlight, render_sources, respond, save_feedback
 
-from conftest import ARTIFACTS, SEEDS, free_port
+from conftest import ARTIFACTS, SEEDS
 
 CHROMIUM = shutil.which("chromium")
 
@@ -23,24 +22,8 @@ def served_store(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(served_store):
     """A real `qa serve` in its own process on a free loopback port (it builds the index itself)."""
-    store = served_store
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--corpus", str(SEEDS), "--store", str(store),
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    import urllib.request
-
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read())
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    with served(SEEDS, served_store) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -159,17 +142,9 @@ def test_script_in_an_article_is_shown_as_text(browser, tmp_path):
         "Blinken met the Zorblax delegation in Amman on Sunday. "
         "<script>window.__pwned = true</script><img src=x onerror=\"window.__pwned = true\">\n",
         encoding="utf-8")
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--corpus", str(corpus), "--store",
-                             str(tmp_path / "s"), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with served(corpus, tmp_path / "s") as (url, _):
         page = browser.new_page()
-        for _ in range(240):
-            try:
-                page.goto(f"http://127.0.0.1:{port}/")
-                break
-            except Exception:
-                time.sleep(0.5)
+        page.goto(url)
         page.wait_for_selector("#qa-input textarea", timeout=60_000)
         ask_in_page(page, "Who did Blinken meet in Amman? Zorblax")
         page.wait_for_function("document.querySelector('#qa-sources').innerText.includes('evil.txt')", timeout=60_000)
@@ -177,16 +152,11 @@ def test_script_in_an_article_is_shown_as_text(browser, tmp_path):
         assert "<script>" in page.locator("#qa-sources").inner_text()
         assert page.evaluate("window.__pwned === undefined")
         page.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_two_chat_servers_on_one_chroma_server_answer_alike(seed_server_index, tmp_path):
     """Two `qa serve` with nothing in common but the Chroma server (as on two machines)."""
     from gradio_client import Client
-
-    from evals.bench_load import served
 
     env = {"QA_CHROMA_URL": seed_server_index["chroma_url"], "QA_NAMESPACE": seed_server_index["namespace"]}
     answers = []
