@@ -18,6 +18,18 @@ from qa.settings import Settings
 
 QA_SET = Path(__file__).with_name("qa.jsonl")
 TYPES = ("who", "number", "fact", "paraphrase", "multi", "disagree", "followup", "unanswerable")
+SPLITS = ("tune", "test")
+
+
+def split_of(item_id: str) -> str:
+    """The frozen split of an item: "test" for about half the ids, by a hash, fixed before any tuning.
+
+    Every weight, threshold or rule is chosen by looking at "tune" items only; "test" is only reported.
+
+    >>> split_of("who-01"), split_of("sa-01"), split_of("sa-02")
+    ('test', 'tune', 'test')
+    """
+    return "test" if int(hashlib.sha256(f"split:{item_id}".encode()).hexdigest(), 16) % 100 < 50 else "tune"
 
 
 @dataclass
