@@ -1,12 +1,13 @@
-"""Write an eval report: a terminal table, JSON, Markdown and a PNG chart of both systems; no scoring."""
+"""Write an eval report: terminal/Markdown tables per corpus and split, JSON, and a PNG chart; no scoring."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-METRICS = ("answer_accuracy", "answer_f1", "hit@1", "hit@5", "mrr", "citation_support", "citation_precision",
-           "overall_accuracy", "abstain_precision", "abstain_recall", "false_abstention",
+METRICS = ("answer_accuracy", "citation_support", "abstain_recall", "false_abstention", "all_sources_cited",
+           "hit@1", "hit@5", "mrr", "citation_precision", "overall_accuracy", "abstain_precision", "answer_f1",
            "latency_p50_ms", "latency_p95_ms")
+HEADLINE = ("answer_accuracy", "citation_support", "abstain_recall", "false_abstention", "all_sources_cited")
 TYPE_METRICS = ("n", "answer_accuracy", "hit@5", "citation_support", "overall_accuracy")
 
 
@@ -14,25 +15,53 @@ def _fmt(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def table(report: dict) -> str:
-    """The overall metrics and the per-type ones, system beside baseline, as Markdown tables."""
-    system, baseline = report["systems"]["system"], report["systems"]["baseline"]
-    lines = ["| metric | system | baseline |", "|---|---:|---:|"]
-    lines += [f"| {m} | {_fmt(system['overall'][m])} | {_fmt(baseline['overall'][m])} |" for m in METRICS]
-    lines += ["", "| type | " + " | ".join(f"{m} (sys / base)" for m in TYPE_METRICS) + " |",
+def gap(result: dict, metric: str = "answer_accuracy") -> float:
+    """Tune minus test for ``metric`` of the system on one corpus."""
+    splits = result["systems"]["system"]
+    return splits["tune"]["overall"][metric] - splits["test"]["overall"][metric]
+
+
+def summary(report: dict) -> str:
+    """One row per corpus: the headline metrics of the test split, and the tune/test gap."""
+    lines = ["| corpus (test split) | articles | items | " + " | ".join(HEADLINE) + " | answer tune-test gap |",
+             "|---|---:|---:|" + "---:|" * (len(HEADLINE) + 1)]
+    for corpus, result in report["corpora"].items():
+        test = result["systems"]["system"]["test"]["overall"]
+        lines.append(f"| {corpus} | {result['articles']} | {test['n']} | "
+                     + " | ".join(_fmt(test[m]) for m in HEADLINE) + f" | {gap(result):+.3f} |")
+    return "\n".join(lines)
+
+
+def table(result: dict) -> str:
+    """One corpus: every metric for the system on both splits and the baseline on the test split, then
+    the test split by item type."""
+    system, baseline = result["systems"]["system"], result["systems"]["baseline"]
+    lines = ["| metric | system, tune | system, test | baseline, test |", "|---|---:|---:|---:|"]
+    lines += [f"| {m} | {_fmt(system['tune']['overall'][m])} | {_fmt(system['test']['overall'][m])} | "
+              f"{_fmt(baseline['test']['overall'][m])} |" for m in METRICS]
+    lines += ["", "| type (test split) | " + " | ".join(f"{m} (sys / base)" for m in TYPE_METRICS) + " |",
               "|---|" + "---:|" * len(TYPE_METRICS)]
-    for t, values in system["by_type"].items():
-        base = baseline["by_type"][t]
+    for t, values in system["test"]["by_type"].items():
+        base = baseline["test"]["by_type"][t]
         cells = [_fmt(values[m]) if m == "n" else f"{_fmt(values[m])} / {_fmt(base[m])}" for m in TYPE_METRICS]
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def failures(report: dict) -> list[str]:
-    """One line per item the system got wrong, with its error if it raised."""
+def text(report: dict) -> str:
+    """The whole report as Markdown: the summary, then each corpus."""
+    parts = [summary(report)]
+    for corpus, result in report["corpora"].items():
+        parts += ["", f"## {corpus}: {result['articles']} articles, {result['chunks']} chunks, {result['items']} items",
+                  "", table(result)]
+    return "\n".join(parts)
+
+
+def failures(result: dict, split: str = "test") -> list[str]:
+    """One line per item of ``split`` the system got wrong, with its error if it raised."""
     out = []
-    for row in report["systems"]["system"]["rows"]:
-        if not row["correct"]:
+    for row in result["systems"]["system"]["rows"]:
+        if row["split"] == split and not row["correct"]:
             what = row["error"] or ("abstained" if row["abstained"] else row["answer"][:120].replace("\n", " "))
             out.append(f"- {row['id']} ({row['type']}, confidence {row['confidence']:.2f}): {row['question']} -> {what}")
     return out
@@ -44,30 +73,31 @@ def write(report: dict, folder: Path | str) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"json": folder / "eval.json", "markdown": folder / "eval.md", "chart": folder / "eval.png"}
     paths["json"].write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-    md = ["# Evaluation report", "", f"Settings: `{json.dumps(report['settings'])}`", "", table(report), "",
-          "## Items the system got wrong", "", *failures(report), ""]
-    paths["markdown"].write_text("\n".join(md), encoding="utf-8")
+    md = ["# Evaluation report", "", f"Settings: `{json.dumps(report['settings'])}`", "", text(report)]
+    for corpus, result in report["corpora"].items():
+        md += ["", f"## Test items the system got wrong on {corpus}", "", *failures(result)]
+    paths["markdown"].write_text("\n".join(md) + "\n", encoding="utf-8")
     chart(report, paths["chart"])
     return paths
 
 
 def chart(report: dict, path: Path) -> None:
-    """Per-type overall accuracy and hit@5 of both systems, as grouped bars."""
+    """The headline metrics of the test split on each corpus, system and baseline side by side."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    types = list(report["systems"]["system"]["by_type"])
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    for ax, metric in zip(axes, ("overall_accuracy", "hit@5")):
+    corpora = list(report["corpora"])
+    fig, axes = plt.subplots(1, len(corpora), figsize=(5 * len(corpora), 4.5), sharey=True, squeeze=False)
+    for ax, corpus in zip(axes[0], corpora):
         for offset, name in ((-0.2, "system"), (0.2, "baseline")):
-            values = [report["systems"][name]["by_type"][t][metric] for t in types]
-            ax.bar([i + offset for i in range(len(types))], values, width=0.4, label=name)
-        ax.set_xticks(range(len(types)), types, rotation=30, ha="right")
-        ax.set_title(metric.replace("_", " "))
+            values = [report["corpora"][corpus]["systems"][name]["test"]["overall"][m] for m in HEADLINE]
+            ax.bar([i + offset for i in range(len(HEADLINE))], values, width=0.4, label=name)
+        ax.set_xticks(range(len(HEADLINE)), [m.replace("_", " ") for m in HEADLINE], rotation=30, ha="right")
+        ax.set_title(f"{corpus} (test split)")
         ax.set_ylim(0, 1.05)
-    axes[0].legend()
+    axes[0][0].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from evals.corpora import build_corpus
 from evals.metrics import answer_matches, first_hit, mean, percentile, safe_ratio, token_f1
 from qa.answer import Engine
 from qa.settings import Settings
@@ -34,12 +35,13 @@ def split_of(item_id: str) -> str:
 
 @dataclass
 class Row:
-    """One item's outcome for one system."""
+    """One item's outcome for one system on one corpus."""
 
     id: str
     type: str
     question: str
     answerable: bool
+    split: str = "tune"
     answer: str = ""
     abstained: bool = False
     correct: bool = False  # alias in the answer (answerable) or abstained (unanswerable)
@@ -48,6 +50,8 @@ class Row:
     cited_gold: bool = False
     cited_spans: int = 0
     cited_spans_gold: int = 0
+    multi_source: bool = False  # the item names two or more articles (multi-article or disagreement)
+    all_sources_cited: bool = False  # answered, and every article of the item is among the citations
     confidence: float = 0.0
     latency_ms: float = 0.0
     error: str | None = None
@@ -111,13 +115,19 @@ def _score(row: Row, item: dict, gold: list, answer_text: str, abstained: bool,
             row.cited_spans = len(cited)
             row.cited_spans_gold = sum(1 for c in cited if first_hit([c], gold))
             row.cited_gold = row.cited_spans_gold > 0
+            row.all_sources_cited = set(item["sources"]) <= {c[0] for c in cited}
     else:
         row.correct = abstained
     return row
 
 
+def _row(item: dict) -> Row:
+    return Row(item["id"], item["type"], item["question"], item["type"] != "unanswerable", split_of(item["id"]),
+               multi_source=len(item["sources"]) > 1)
+
+
 def run_system(engine: Engine, item: dict, gold: list) -> Row:
-    row = Row(item["id"], item["type"], item["question"], item["type"] != "unanswerable")
+    row = _row(item)
     started = time.perf_counter()
     try:
         answer = engine.ask(item["question"], item.get("history"))
@@ -135,7 +145,7 @@ def run_system(engine: Engine, item: dict, gold: list) -> Row:
 
 def run_baseline(engine: Engine, item: dict, gold: list, k: int = 5) -> Row:
     """Vector top-k over the same store and model; the answer is the top chunk, which is also its citation."""
-    row = Row(item["id"], item["type"], item["question"], item["type"] != "unanswerable")
+    row = _row(item)
     started = time.perf_counter()
     try:
         chunks = engine.retriever.dense_only(item["question"], k)
@@ -154,6 +164,7 @@ def aggregate(rows: list[Row]) -> dict:
     unanswerable = [r for r in rows if not r.answerable]
     answered = [r for r in answerable if not r.abstained and not r.error]
     abstained = [r for r in rows if r.abstained]
+    multi = [r for r in answerable if r.multi_source]
     return {
         "n": len(rows),
         "errors": sum(1 for r in rows if r.error),
@@ -168,86 +179,65 @@ def aggregate(rows: list[Row]) -> dict:
         "abstain_precision": safe_ratio(sum(1 for r in abstained if not r.answerable), len(abstained)),
         "abstain_recall": safe_ratio(sum(1 for r in unanswerable if r.abstained), len(unanswerable)),
         "false_abstention": safe_ratio(sum(1 for r in answerable if r.abstained), len(answerable)),
+        "all_sources_cited": mean(r.all_sources_cited for r in multi),
+        "multi_source_n": len(multi),
         "latency_p50_ms": percentile([r.latency_ms for r in rows], 50),
         "latency_p95_ms": percentile([r.latency_ms for r in rows], 95),
     }
 
 
-def evaluate(settings: Settings, items: list[dict]) -> dict:
-    """Run both systems on every item; return the report as a dict (rows included)."""
+def items_for(corpus: str, items: list[dict]) -> list[dict]:
+    """The items a corpus can answer or refuse: seed items only on the seeds alone, all on the others."""
+    return [i for i in items if corpus != "seeds" or i.get("corpus", "seeds") == "seeds"]
+
+
+def prepare(corpus: str, workdir: Path, settings: Settings) -> Settings:
+    """Build corpus ``corpus`` under ``workdir`` and index it (only what changed); its settings."""
+    from index import build
+
+    folder = workdir / corpus.replace("+", "_")
+    build_corpus(corpus, folder / "corpus")
+    s = settings.with_values(corpus=folder / "corpus", store=folder / "store", chroma_url=None)
+    build(s.corpus, s.store, model_path=s.embed_model, chunk_words=s.chunk_words, overlap=s.chunk_overlap,
+          progress=False)
+    return s
+
+
+def _groups(rows: list[Row]) -> dict:
+    """Metrics of the rows per split, and per type within each split."""
+    out = {}
+    for split in SPLITS + ("all",):
+        chosen = [r for r in rows if split in (r.split, "all")]
+        out[split] = {"overall": aggregate(chosen),
+                      "by_type": {t: aggregate([r for r in chosen if r.type == t]) for t in TYPES
+                                  if any(r.type == t for r in chosen)}}
+    return out
+
+
+def evaluate_corpus(settings: Settings, items: list[dict]) -> dict:
+    """Run both systems on ``items`` over the store of ``settings``; metrics per split, rows included."""
     engine = Engine(settings)
-    engine.ask("warm-up question about Gaza")  # load the model and indexes before timing anything
+    engine.ask("warm-up question about the news")  # load the model and indexes before timing anything
     engine.retriever.dense_only("warm-up", 1)
     system, baseline = [], []
     for item in items:
         gold = gold_spans(item, engine) if item["type"] != "unanswerable" else []
         system.append(run_system(engine, item, gold))
         baseline.append(run_baseline(engine, item, gold))
-    report = {"settings": {"store": str(settings.store), "min_confidence": settings.min_confidence,
-                           "top_k": settings.top_k, "items": len(items)},
-              "systems": {}}
-    for name, rows in (("system", system), ("baseline", baseline)):
-        report["systems"][name] = {
-            "overall": aggregate(rows),
-            "by_type": {t: aggregate([r for r in rows if r.type == t]) for t in TYPES if any(r.type == t for r in rows)},
-            "rows": [asdict(r) for r in rows],
-        }
+    stats = engine.store.stats()
+    return {"articles": stats.articles, "chunks": stats.chunks, "items": len(items),
+            "systems": {name: {**_groups(rows), "rows": [asdict(r) for r in rows]}
+                        for name, rows in (("system", system), ("baseline", baseline))}}
+
+
+def evaluate(settings: Settings, items: list[dict], corpora: list[str], workdir: Path) -> dict:
+    """Run the set over each corpus with one configuration; the report as a dict (rows included)."""
+    report = {"settings": {"min_confidence": settings.min_confidence, "top_k": settings.top_k,
+                           "items": len(items), "corpora": corpora},
+              "corpora": {}}
+    for corpus in corpora:
+        report["corpora"][corpus] = evaluate_corpus(prepare(corpus, workdir, settings), items_for(corpus, items))
     return report
 
 
-def _fold(item_id: str, folds: int) -> int:
-    return int(hashlib.sha256(item_id.encode()).hexdigest(), 16) % folds
-
-
-def _outcomes(points: list[tuple[float, bool, bool]], t: float) -> float:
-    """Overall accuracy at threshold t of (confidence, answerable, alias-matched) points."""
-    return mean((ok and c >= t) if answerable else c < t for c, answerable, ok in points)
-
-
-def best_threshold(points: list[tuple[float, bool, bool]]) -> float:
-    """The threshold with the best overall accuracy; the middle of the best plateau.
-
-    >>> best_threshold([(0.9, True, True), (0.2, False, False), (0.6, True, True), (0.4, False, False)])
-    0.5
-    """
-    candidates = sorted({0.0, 1.0} | {c for c, _, _ in points})
-    grid = [(a + b) / 2 for a, b in zip(candidates, candidates[1:])] or [0.5]
-    scores = [(_outcomes(points, t), t) for t in grid]
-    top = max(s for s, _ in scores)
-    plateau = [t for s, t in scores if s == top]
-    return round(plateau[len(plateau) // 2], 4)
-
-
-def calibrate(settings: Settings, items: list[dict], folds: int = 5) -> dict:
-    """Choose the abstention threshold by ``folds``-fold cross-validation on the set."""
-    engine = Engine(settings.with_values(min_confidence=0.0))
-    points = []
-    for item in items:
-        answerable = item["type"] != "unanswerable"
-        try:
-            answer = engine.ask(item["question"], item.get("history"))
-            points.append((item["id"], (answer.confidence, answerable, answerable and answer_matches(answer.text, item["aliases"]))))
-        except Exception:  # a failure counts against every threshold
-            points.append((item["id"], (0.0, answerable, False)))
-    held_out = []
-    thresholds = []
-    for k in range(folds):
-        train = [p for i, p in points if _fold(i, folds) != k]
-        test = [p for i, p in points if _fold(i, folds) == k]
-        t = best_threshold(train)
-        thresholds.append(t)
-        held_out += [((c >= t and ok) if a else c < t, a, c >= t) for c, a, ok in test]
-    final = best_threshold([p for _, p in points])
-    unanswerable = [h for h in held_out if not h[1]]
-    abstained = [h for h in held_out if not h[2]]
-    return {
-        "threshold": final,
-        "fold_thresholds": thresholds,
-        "held_out_overall_accuracy": mean(h[0] for h in held_out),
-        "held_out_abstain_recall": safe_ratio(sum(1 for h in unanswerable if not h[2]), len(unanswerable)),
-        "held_out_abstain_precision": safe_ratio(sum(1 for h in abstained if not h[1]), len(abstained)),
-        "in_sample_overall_accuracy": _outcomes([p for _, p in points], final),
-    }
-
-
-__all__ = ["load_set", "check_set", "evaluate", "calibrate", "aggregate"]
+__all__ = ["load_set", "check_set", "evaluate", "evaluate_corpus", "aggregate", "split_of", "items_for"]

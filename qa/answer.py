@@ -1,25 +1,31 @@
 """Answer a question from the index with cited sentences, or abstain; ``ask()`` is the public entry.
 
 An ``Engine`` holds the loaded model and indexes for one ``Settings`` and is reused across calls and
-threads. It composes retrieval (``qa.retrieve``), follow-up context (``qa.followup``) and sentence
-scoring (``qa.evidence``) and turns their results into the frozen ``Answer``; it writes nothing.
+threads. It composes retrieval (``qa.retrieve``), follow-up context (``qa.followup``), the signals of
+each candidate sentence (``qa.signals``, with word vectors from ``qa.words``) and the fitted selector
+(``qa.selector``), and turns their results into the frozen ``Answer``; it writes nothing.
 """
 from __future__ import annotations
 
 import re
 import threading
 import unicodedata
+from dataclasses import dataclass
 
 import numpy as np
 
 from index.store import Stats, StoredArticle, open_store
 from index.types import Span
 from qa.errors import BadQuestionError
-from qa.evidence import Candidate, answer_type, confidence, group_answer, score_sentences, weighted_terms
+from qa.evidence import answer_type, focus
 from qa.followup import context_for, validate_history
 from qa.retrieve import Hit, Retriever
+from qa.selector import Ranked, choose_lines, confidence, load_selector, rank
 from qa.settings import Settings
+from qa.signals import (add_gaps, already_given, content_words, question_terms, signal_row,
+                        soft_matches, stems, weighted_share)
 from qa.types import Answer, Citation, Passage
+from qa.words import WordVectors
 
 ABSTAIN_TEXT = "The articles do not answer this question."
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -41,6 +47,18 @@ def clean_question(question: object, max_chars: int) -> str:
     return re.sub(r"[ \t]+", " ", question)
 
 
+@dataclass(frozen=True)
+class Gathered:
+    """What an answer is chosen from: the hits, and their sentences as unscored candidates with signals."""
+
+    question: str
+    query: str
+    hits: list[Hit]
+    candidates: list[Ranked]  # p is 0 here: ``qa.selector.rank`` scores them
+    places: list[tuple[Hit, Span]]  # a candidate's key indexes this: where its sentence is
+    history: list[dict]
+
+
 class Engine:
     """Answers questions for one ``Settings``; loads the model and indexes on first use, once."""
 
@@ -48,8 +66,20 @@ class Engine:
         self.settings = settings
         self.store = open_store(settings.store, settings.chroma_url, settings.namespace)
         self.retriever = Retriever(self.store, settings.embed_model, settings.candidates)
+        self.words = WordVectors(lambda words: self.retriever.embed_model().get_text_embedding_batch(words))
 
-    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+    @property
+    def selector(self) -> dict:
+        return load_selector(str(self.settings.selector) if self.settings.selector else None)
+
+    @property
+    def min_confidence(self) -> float:
+        """The abstention threshold: the setting, or the one fitted with the selector."""
+        given = self.settings.min_confidence
+        return self.selector["threshold"] if given is None else given
+
+    def gather(self, question: str, history: list[dict] | None = None) -> Gathered:
+        """Retrieve for ``question`` (and what a follow-up leans on) and compute every candidate's signals."""
         s = self.settings
         question = clean_question(question, s.max_question_chars)
         history = validate_history(history, s.max_history_messages)
@@ -57,31 +87,85 @@ class Engine:
         query = f"{question} {context}".strip()
         embedding = self.retriever.embed_query(query)
         hits = self.retriever.search(query, max(s.top_k, s.evidence_passages, s.support_passages), embedding)
-        passages = tuple(_passage(h) for h in hits[: s.top_k])
-        vocabulary = self.retriever.vocabulary
-        weights = weighted_terms(question, context, vocabulary.idf)
-        candidates, places = _candidates(hits[: s.support_passages], embedding, s.evidence_passages)
-        scored = score_sentences(question, weights, candidates)
-        leads = [x for x in scored if x.candidate.lead]
-        if not weights or not leads:
-            return Answer(question, ABSTAIN_TEXT, True, (), passages, 0.0, query)
-        sure = confidence(leads[0], answer_type(question))
-        if sure < s.min_confidence:
-            return Answer(question, ABSTAIN_TEXT, True, (), passages, sure, query)
+        candidates, places = self._candidates(question, context, embedding, hits[: s.support_passages])
+        return Gathered(question, query, hits, candidates, places, history)
+
+    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+        s = self.settings
+        found = self.gather(question, history)
+        selector = self.selector
+        passages = tuple(_passage(h) for h in found.hits[: s.top_k])
+        ranked = rank(found.candidates, selector["ranker"])
+        fresh = [c for c in ranked if not already_given(c.text, found.history)]
+        if any(c.lead for c in fresh):  # a follow-up is answered anew, unless only the old answer fits
+            ranked = fresh
+        sure = confidence(ranked, selector)
+        if not ranked or sure < self.min_confidence:
+            return Answer(found.question, ABSTAIN_TEXT, True, (), passages, sure, found.query)
         citations, lines = [], []
-        for line in group_answer(scored, s.max_citation_lines):
+        kind = answer_type(found.question)
+        for line in choose_lines(ranked, selector["line_ratio"], selector["support_ratio"], s.max_citation_lines, kind):
             markers = []
             for item in line:
-                c = item.candidate
-                hit, span = places[c.key]
+                hit, span = found.places[item.key]
                 citations.append(Citation(
-                    number=len(citations) + 1, source=c.source, title=hit.chunk.title, quote=c.text,
-                    start=span.start, end=span.end, score=round(item.score, 4), outlet=hit.chunk.outlet,
+                    number=len(citations) + 1, source=item.source, title=hit.chunk.title, quote=item.text,
+                    start=span.start, end=span.end, score=round(item.p, 4), outlet=hit.chunk.outlet,
                     passage_start=hit.chunk.start, passage_end=hit.chunk.end,
                 ))
                 markers.append(f"[{len(citations)}]")
-            lines.append(f"{line[0].candidate.text} {' '.join(markers)}")
-        return Answer(question, "\n".join(lines), False, tuple(citations), passages, sure, query)
+            lines.append(f"{line[0].text} {' '.join(markers)}")
+        return Answer(found.question, "\n".join(lines), False, tuple(citations), passages, sure, found.query)
+
+    def _candidates(self, question: str, context: str, embedding: list[float],
+                    hits: list[Hit]) -> tuple[list[Ranked], list[tuple[Hit, Span]]]:
+        """The sentences of the hits, each once (overlapping chunks share sentences), with their signals;
+        those of the first ``evidence_passages`` hits may answer, the others only support."""
+        vocabulary = self.retriever.vocabulary
+        terms = question_terms(question, context, vocabulary.idf)
+        if not hits or not terms:
+            return [], []
+        query = np.asarray(embedding, dtype=np.float32)
+        sentences = []  # (rank, hit, span, text, in-context cosine, text with its neighbours)
+        seen: set[tuple[str, int]] = set()
+        for position, hit in enumerate(hits):
+            chunk = hit.chunk
+            similarities = _sentence_similarities(chunk, query)
+            texts = [chunk.text[span.start - chunk.start: span.end - chunk.start] for span in chunk.sentences]
+            for j, span in enumerate(chunk.sentences):
+                if (chunk.source, span.start) not in seen:
+                    seen.add((chunk.source, span.start))
+                    sentences.append((position, hit, span, texts[j], similarities[j], " ".join(texts[max(0, j - 1): j + 2])))
+        words = {t.word for t in terms} | {w for *_, near in sentences for w in content_words(near)}
+        vectors = self.words.vectors(sorted(w for w in words if not w[0].isdigit()))
+        dim = len(query)
+
+        def matrix(ws):
+            rows = [vectors[w] for w in ws if w in vectors]
+            return np.array(rows, dtype=np.float32) if rows else np.zeros((0, dim), dtype=np.float32)
+
+        term_vectors = np.array([vectors.get(t.word, np.zeros(dim, dtype=np.float32)) for t in terms])
+        kind = answer_type(question)
+        known = [vocabulary.knows(t.stem) for t in terms]
+        focus_stems = stems(" ".join(focus(question)))
+        top = hits[0].score or 1.0
+        floor = min((h.dense for h in hits if h.dense is not None), default=0.0)
+        rows, places, leads = [], [], []
+        for position, hit, span, text, similarity, near in sentences:
+            text_stems = stems(text)
+            own = soft_matches(terms, term_vectors, text_stems, matrix(content_words(text)))
+            around = soft_matches(terms, term_vectors, stems(near), matrix(content_words(near)))
+            rows.append(signal_row(
+                terms, own, around, dense=similarity, passage_dense=floor if hit.dense is None else hit.dense,
+                lexical=weighted_share([float(t.stem in text_stems) for t in terms], terms), kind=kind,
+                sentence=text, question=question, focus_stems=focus_stems, retrieval=hit.score / top,
+                both_sides=hit.dense_rank is not None and hit.keyword_rank is not None, passage_rank=position,
+                known=known))
+            places.append((hit, span))
+            leads.append(position < self.settings.evidence_passages)
+        candidates = [Ranked(i, hit.chunk.source, text, tuple(row), lead=lead)
+                      for i, ((_, hit, _, text, _, _), row, lead) in enumerate(zip(sentences, add_gaps(rows), leads))]
+        return candidates, places
 
 
 def _passage(hit: Hit) -> Passage:
@@ -95,35 +179,6 @@ def _sentence_similarities(chunk, query: "np.ndarray") -> list[float]:
         return [0.0] * len(chunk.sentences)
     rows = np.frombuffer(chunk.vectors, dtype=np.float16).reshape(len(chunk.sentences), -1).astype(np.float32)
     return np.nan_to_num(rows @ query, nan=0.0).tolist()
-
-
-def _candidates(hits: list[Hit], embedding: list[float], leads: int) -> tuple[list[Candidate], list[tuple[Hit, Span]]]:
-    """The sentences of the hits, each once (overlapping chunks share sentences); those of the first
-    ``leads`` hits may answer, the others only support. A candidate's key is its index in the second
-    list, which says where the sentence is."""
-    out: list[Candidate] = []
-    places: list[tuple[Hit, Span]] = []
-    if not hits:
-        return out, places
-    query = np.asarray(embedding, dtype=np.float32)
-    top = hits[0].score or 1.0
-    seen: set[tuple[str, int]] = set()
-    for rank, hit in enumerate(hits):
-        chunk = hit.chunk
-        similarities = _sentence_similarities(chunk, query)
-        for j, span in enumerate(chunk.sentences):
-            if (chunk.source, span.start) in seen:
-                continue
-            seen.add((chunk.source, span.start))
-            text = chunk.text[span.start - chunk.start: span.end - chunk.start]
-            places.append((hit, span))
-            out.append(Candidate(
-                key=len(out), source=chunk.source, text=text,
-                passage_text=f"{chunk.title}\n{chunk.outlet or ''}\n{chunk.text}",
-                retrieval=hit.score / top, agree=hit.dense_rank is not None and hit.keyword_rank is not None,
-                dense=similarities[j], lead=rank < leads,
-            ))
-    return out, places
 
 
 _engines: dict[Settings, Engine] = {}

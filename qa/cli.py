@@ -94,38 +94,55 @@ def ask_command(question, store, chroma_url, as_json, top_k) -> None:
 
 
 @cli.command("eval")
-@store_option
 @click.option("--set", "qa_set", type=click.Path(exists=True, path_type=Path), help="Q&A set (JSON Lines).")
+@click.option("--corpora", default="seeds,seeds+lee,seeds+lee+wiki", show_default=True,
+              help="Comma-separated eval corpora (evals/corpora/README.md), built and indexed under --workdir.")
+@click.option("--workdir", type=click.Path(path_type=Path), default=Path(".qa-eval"), show_default=True,
+              help="Where the eval corpora and their indexes are kept between runs.")
 @click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
-@click.option("--calibrate", is_flag=True, help="Choose the abstention threshold by cross-validation.")
-@click.option("--min-answer", type=float, help="Floor for answer accuracy (answerable items).")
+@click.option("--fit", is_flag=True, help="Refit the answer selector on the tune split (python -m evals.fit) first.")
+@click.option("--min-answer", type=float, help="Floor for answer accuracy, test split, every corpus.")
+@click.option("--min-citation", type=float, help="Floor for citation support, test split, every corpus.")
+@click.option("--min-refusal-recall", type=float, help="Floor for refusal recall on unanswerable items.")
+@click.option("--max-false-refusal", type=float, help="Ceiling for refusals of answerable items.")
+@click.option("--min-all-sources", type=float, help="Floor for citing every article on multi-source items.")
 @click.option("--min-hit5", type=float, help="Floor for retrieval hit@5.")
-@click.option("--min-citation", type=float, help="Floor for citation support.")
-@click.option("--min-abstain-recall", type=float, help="Floor for abstention recall.")
-@click.option("--min-overall", type=float, help="Floor for overall accuracy (abstaining counts on unanswerable items).")
-def eval_command(store, chroma_url, qa_set, reports, calibrate, min_answer, min_hit5, min_citation, min_abstain_recall,
-                 min_overall) -> None:
-    """Run the Q&A set through the assistant and a plain vector-search baseline; write reports."""
-    from evals.report import table, write
-    from evals.run import QA_SET, calibrate as run_calibration, evaluate, load_set
+@click.option("--max-gap", type=float, help="Ceiling for the tune-minus-test gap in answer accuracy.")
+def eval_command(qa_set, corpora, workdir, reports, fit, min_answer, min_citation, min_refusal_recall,
+                 max_false_refusal, min_all_sources, min_hit5, max_gap) -> None:
+    """Run the Q&A set over each eval corpus with one configuration, beside a vector-search baseline;
+    report the tune and test splits; exit 1 when a floor is missed on the test split of any corpus."""
+    from evals.corpora import CORPORA
+    from evals.report import gap, text, write
+    from evals.run import QA_SET, evaluate, load_set
 
-    s = _settings(store=store, chroma_url=chroma_url)
+    names = [c.strip() for c in corpora.split(",") if c.strip()]
+    unknown = [c for c in names if c not in CORPORA]
+    if unknown or not names:
+        raise click.BadParameter(f"unknown corpus {', '.join(unknown)}; known: {', '.join(CORPORA)}", param_hint="--corpora")
+    if fit:
+        from evals.fit import main as fit_main
+
+        fit_main(["--workdir", str(workdir)])
     items = load_set(qa_set or QA_SET)
-    if calibrate:
-        result = run_calibration(s, items)
-        click.echo(json.dumps(result, indent=2))
-        click.echo(f"\nset QA_MIN_CONFIDENCE={result['threshold']} (or Settings.min_confidence) to use it", err=True)
-        return
-    report = evaluate(s, items)
+    report = evaluate(_settings(), items, names, workdir)
     paths = write(report, reports)
-    click.echo(table(report))
+    click.echo(text(report))
     click.echo(f"\nreports: {', '.join(str(p) for p in paths.values())}", err=True)
-    overall = report["systems"]["system"]["overall"]
-    floors = {"answer_accuracy": min_answer, "hit@5": min_hit5, "citation_support": min_citation,
-              "abstain_recall": min_abstain_recall, "overall_accuracy": min_overall}
-    missed = [f"{m} {overall[m]:.3f} < {floor}" for m, floor in floors.items() if floor is not None and overall[m] < floor]
-    if overall["errors"]:
-        missed.append(f"{overall['errors']} items raised an error")
+    floors = {"answer_accuracy": min_answer, "citation_support": min_citation, "abstain_recall": min_refusal_recall,
+              "all_sources_cited": min_all_sources, "hit@5": min_hit5}
+    missed = []
+    for corpus, result in report["corpora"].items():
+        test = result["systems"]["system"]["test"]["overall"]
+        missed += [f"{corpus}: {m} {test[m]:.3f} < {floor}" for m, floor in floors.items()
+                   if floor is not None and test[m] < floor]
+        if max_false_refusal is not None and test["false_abstention"] > max_false_refusal:
+            missed.append(f"{corpus}: false refusal {test['false_abstention']:.3f} > {max_false_refusal}")
+        if max_gap is not None and gap(result) > max_gap:
+            missed.append(f"{corpus}: answer accuracy tune-test gap {gap(result):.3f} > {max_gap}")
+        errors = result["systems"]["system"]["all"]["overall"]["errors"]
+        if errors:
+            missed.append(f"{corpus}: {errors} items raised an error")
     if missed:
         click.echo("quality floor missed: " + "; ".join(missed), err=True)
         sys.exit(1)

@@ -31,6 +31,7 @@ class Hit:
     score: float  # fused
     dense_rank: int | None  # 1-based, None when the side did not return it
     keyword_rank: int | None
+    dense: float | None = None  # cosine of the query with the chunk, when the dense side returned it
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,15 @@ class Vocabulary:
     documents: int
 
     def idf(self, term: str) -> float:
-        """BM25's idf; a term the corpus never uses gets the idf of a term seen in half a document."""
-        n = self.df.get(term, 0.5)
+        """BM25's idf. A term the corpus never uses weighs as much as the rarest one it does use, not
+        more: it cannot match anywhere, and weighting it above every real word made a question put in
+        other words look like one the articles do not answer."""
+        n = self.df.get(term, 1)
         return math.log(1 + (self.documents - n + 0.5) / (n + 0.5))
+
+    def knows(self, term: str) -> bool:
+        """Whether some chunk of the corpus uses ``term``."""
+        return term in self.df
 
 
 def relative_score_fusion(scores: Sequence[dict[str, float]], weights: Sequence[float]) -> dict[str, float]:
@@ -140,7 +147,7 @@ class Retriever:
         fused = relative_score_fusion([dense_scores, keyword_scores], FUSION_WEIGHTS)
         ranked = sorted(fused, key=fused.get, reverse=True)[: k * 2]
         chunks = self.store.chunks(ranked)  # only chunks of articles the catalog says are complete
-        hits = [Hit(chunks[cid], fused[cid], dense_rank.get(cid), keyword_rank.get(cid))
+        hits = [Hit(chunks[cid], fused[cid], dense_rank.get(cid), keyword_rank.get(cid), dense_scores.get(cid))
                 for cid in ranked if cid in chunks]
         return hits[:k]
 

@@ -13,23 +13,22 @@ from pathlib import Path
 from index.chunk import DEFAULT_CHUNK_WORDS, DEFAULT_OVERLAP_SENTENCES
 from qa.errors import ConfigError
 
-# Abstain below this confidence. Chosen by `qa eval --calibrate` (5-fold cross-validation over the 74
-# items of evals/qa.jsonl, 13 unanswerable): fold thresholds 0.42-0.50; held out, overall accuracy
-# 0.743, abstention recall 0.615 and precision 0.500 (docs/evals.md has the full run).
-MIN_CONFIDENCE = 0.4556
-
 _ENV = {
     "corpus": "QA_CORPUS",
     "store": "QA_STORE",
     "embed_model": "QA_EMBED_MODEL",
     "top_k": "QA_TOP_K",
     "min_confidence": "QA_MIN_CONFIDENCE",
+    "selector": "QA_SELECTOR",
     "host": "QA_HOST",
     "port": "QA_PORT",
     "auth": "QA_AUTH",
     "chroma_url": "QA_CHROMA_URL",
     "namespace": "QA_NAMESPACE",
 }
+
+
+_OPTIONAL = {"min_confidence": float, "selector": Path}  # the type of a setting whose default is None
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,10 @@ class Settings:
     evidence_passages: int = 5  # passages whose sentences compete to answer
     support_passages: int = 10  # passages searched for other articles' statements of the same fact
     max_citation_lines: int = 3
-    min_confidence: float = MIN_CONFIDENCE
+    # Abstain when the answer's confidence is below this; None: the threshold fitted with the selector
+    # (`python -m evals.fit`, on the eval's tune split; docs/evals.md).
+    min_confidence: float | None = None
+    selector: Path | None = None  # fitted answer-selection weights; None: qa/selector.json
     max_question_chars: int = 1000
     max_history_messages: int = 200
     host: str = "127.0.0.1"
@@ -69,6 +71,8 @@ class Settings:
             if name not in known:
                 raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(known))}")
             default = getattr(self, name)
+            if default is None and value is not None:
+                default = _OPTIONAL.get(name, str)()
             try:
                 if isinstance(default, Path):
                     value = Path(value)
@@ -82,6 +86,7 @@ class Settings:
                 raise ConfigError(f"setting {name} ({_ENV.get(name, name)}) must be a {type(default).__name__}, got {value!r}") from None
             converted[name] = value
         result = replace(self, **converted)
-        if result.top_k < 1 or result.candidates < result.top_k or not 0 <= result.min_confidence <= 1:
+        sure = result.min_confidence
+        if result.top_k < 1 or result.candidates < result.top_k or (sure is not None and not 0 <= sure <= 1):
             raise ConfigError("top_k must be at least 1, candidates at least top_k, min_confidence in [0, 1]")
         return result

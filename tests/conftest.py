@@ -10,7 +10,7 @@ import pytest
 for name, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
                     "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False"}.items():
     os.environ[name] = value
-for name in ("QA_STORE", "QA_CORPUS", "QA_MIN_CONFIDENCE", "QA_TOP_K", "QA_AUTH", "QA_HOST", "QA_PORT",
+for name in ("QA_STORE", "QA_CORPUS", "QA_MIN_CONFIDENCE", "QA_SELECTOR", "QA_TOP_K", "QA_AUTH", "QA_HOST", "QA_PORT",
              "QA_CHROMA_URL", "QA_NAMESPACE"):
     os.environ.pop(name, None)
 

@@ -48,7 +48,7 @@ def test_api_follow_up_uses_history(client):
 
 
 def test_api_abstains(client):
-    answer = client.predict("What is the name of Blinken's wife?", None, api_name="/ask")
+    answer = client.predict("Who won the 2024 US presidential election?", None, api_name="/ask")
     assert answer["abstained"] is True and answer["citations"] == []
 
 

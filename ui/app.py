@@ -80,7 +80,7 @@ def render_sources(answer: Answer, settings: Settings) -> str:
 
 def _overrides(settings: Settings) -> dict:
     return {"store": settings.store, "embed_model": settings.embed_model, "top_k": settings.top_k,
-            "min_confidence": settings.min_confidence, "chroma_url": settings.chroma_url,
+            "min_confidence": settings.min_confidence, "selector": settings.selector, "chroma_url": settings.chroma_url,
             "namespace": settings.namespace}
 
 

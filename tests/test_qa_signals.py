@@ -1,0 +1,112 @@
+"""The answer signals: each pure function on cases that matter for rewording, near misses and corpus size."""
+import numpy as np
+
+from qa.signals import (FEATURES, GAPS, Term, add_gaps, already_given, content_words, logistic,
+                        question_terms, sigmoid_margin, signal_row, soft_matches, stems, weakest, weighted_share)
+from qa.words import WordVectors
+
+
+def test_question_terms_drop_question_words_and_weight_history_half():
+    terms = question_terms("How many people did the army kill?", "Khan Younis", lambda s: 2.0)
+    assert [t.word for t in terms] == ["people", "army", "kill", "khan", "younis"]
+    assert [t.own for t in terms] == [True, True, True, False, False]
+    assert [t.weight for t in terms] == [2.0, 2.0, 2.0, 1.0, 1.0]
+
+
+def test_a_word_the_corpus_never_uses_is_not_weighted_above_every_real_one():
+    from qa.retrieve import Vocabulary
+
+    vocabulary = Vocabulary({"gaza": 3, "kirbi": 1}, documents=100)
+    assert vocabulary.idf("noncombat") == vocabulary.idf("kirbi") > vocabulary.idf("gaza")
+    assert vocabulary.knows("gaza") and not vocabulary.knows("noncombat")
+
+
+def test_soft_matches_give_exact_stems_one_and_numbers_no_partial_credit():
+    terms = [Term("journalists", "journalist", 1.0), Term("23", "23", 1.0), Term("killed", "kill", 1.0)]
+    term_vectors = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
+    words = np.array([[0.6, 0.8]])  # one word of the text, close to both
+    matches = soft_matches(terms, term_vectors, frozenset({"kill"}), words)
+    assert matches.tolist() == [0.6, 0.0, 1.0]
+    assert soft_matches(terms, term_vectors, frozenset(), np.zeros((0, 2))).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_rewording_scores_above_a_near_miss_with_real_word_vectors(seeded):
+    """With the packaged model: 'reporters' is nearly 'journalists'; 'soldiers' is not."""
+    from index.embed import load_embedder
+
+    words = WordVectors(load_embedder().get_text_embedding_batch)
+    terms = [Term("journalists", "journalist", 1.0)]
+    vectors = words.vectors(["journalists", "reporters", "soldiers"])
+    reworded = soft_matches(terms, np.array([vectors["journalists"]]), frozenset(), np.array([vectors["reporters"]]))
+    near_miss = soft_matches(terms, np.array([vectors["journalists"]]), frozenset(), np.array([vectors["soldiers"]]))
+    assert reworded[0] > 0.8 > 0.5 > near_miss[0]
+
+
+def test_word_vectors_embed_each_new_word_once_and_stay_bounded():
+    calls = []
+
+    def embed(words):
+        calls.append(list(words))
+        return [[float(len(w)), 1.0] for w in words]
+
+    cache = WordVectors(embed, capacity=2)
+    first = cache.vectors(["aa", "bbb", "aa"])
+    assert calls == [["aa", "bbb"]] and set(first) == {"aa", "bbb"}
+    assert np.isclose(np.linalg.norm(first["bbb"]), 1.0)
+    cache.vectors(["bbb"])
+    assert calls == [["aa", "bbb"]]  # cached
+    cache.vectors(["cccc"])  # evicts the least recently used ("aa")
+    cache.vectors(["aa"])
+    assert calls[-1] == ["aa"]
+
+
+def test_weighted_share_and_weakest():
+    terms = [Term("a", "a", 3.0), Term("b", "b", 1.0)]
+    assert weighted_share([1.0, 0.0], terms) == 0.75
+    assert weighted_share([], []) == 0.0
+    assert weakest([1.0, 0.2], terms, heaviest=1) == 1.0 and weakest([1.0, 0.2], terms) == 0.2
+
+
+def test_signal_row_has_every_feature_and_gaps_are_relative_to_the_best():
+    terms = [Term("toll", "toll", 1.0), Term("gaza", "gaza", 1.0, own=False)]
+    common = dict(passage_dense=0.5, lexical=0.5, kind="number", question="How many died?", retrieval=1.0,
+                  both_sides=True, passage_rank=0, known=[True, False], focus_stems=frozenset({"die"}))
+    a = signal_row(terms, np.array([1.0, 1.0]), np.array([1.0, 1.0]), dense=0.7, sentence="The toll passed 23,000.", **common)
+    b = signal_row(terms, np.array([0.3, 1.0]), np.array([0.3, 1.0]), dense=0.4, sentence="Gaza was quiet on Monday.", **common)
+    assert len(a) == len(FEATURES)
+    row = dict(zip(FEATURES, b))
+    assert row["own_soft"] == 0.3 and row["unmatched"] == 1.0 and row["type_missing"] == 1.0
+    assert row["absent"] == 0.5 and row["absent_unmatched"] == 0.0  # "gaza" is unknown but said around it
+    assert dict(zip(FEATURES, a))["typed"] == 1.0 and dict(zip(FEATURES, a))["focused"] == 0.0
+    gapped = [dict(zip(FEATURES, r)) for r in add_gaps([a, b])]
+    assert gapped[0]["dense_gap"] == 0.0 and round(gapped[1]["dense_gap"], 6) == -0.3
+    assert set(GAPS) <= set(FEATURES)
+
+
+def test_logistic_and_margin():
+    model = {"mean": [0.0, 0.0], "scale": [1.0, 2.0], "coef": [1.0, 1.0], "intercept": -1.0}
+    assert logistic(model, np.array([[1.0, 0.0]])).tolist() == [0.5]
+    assert sigmoid_margin(0.5, 0.5) == 0.5 and sigmoid_margin(0.99, 0.01) > 0.99
+
+
+def test_already_given_ignores_markers_case_and_punctuation():
+    history = [{"role": "user", "content": "Who is Kirby?"},
+               {"role": "assistant", "content": "White House spokesman John Kirby said so. [1]"}]
+    assert already_given("white house spokesman John Kirby said so.", history)
+    assert not already_given("Kirby said something else.", history)
+    assert not already_given("Who is Kirby?", history)  # only what the assistant said counts
+
+
+def test_content_words_and_stems():
+    assert content_words("Blinken’s 4th trip, in 2024") == ("blinken", "4th", "trip", "2024")
+    assert content_words("the settlers' homes") == ("settlers", "homes")
+    assert stems("hostages released") == frozenset({"hostag", "releas"})
+
+
+def test_a_figure_must_stand_near_what_the_question_counts():
+    from qa.evidence import focus, typed_near
+    from qa.signals import stems
+
+    counted = stems(" ".join(focus("How many aid trucks entered Gaza?")))
+    assert typed_near("number", "Some 200 aid trucks entered on Sunday.", "How many aid trucks?", counted)
+    assert not typed_near("number", "Six soldiers were killed in Gaza.", "How many aid trucks?", counted)
