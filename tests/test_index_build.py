@@ -72,6 +72,15 @@ CRASH = textwrap.dedent("""
 """)
 
 
+def same_answer(a, b) -> bool:
+    """The same text and citations (sources, offsets, quotes); scores equal to 1e-3, because chunks
+    embedded in other batches differ in the last float digits and a score is rounded to 4."""
+    from dataclasses import replace
+
+    return (a.text, [replace(c, score=0) for c in a.citations]) == (b.text, [replace(c, score=0) for c in b.citations]) \
+        and all(abs(x.score - y.score) <= 1e-3 for x, y in zip(a.citations, b.citations))
+
+
 @pytest.mark.parametrize("point", ["begin", "add_vectors", "finish"])
 def test_a_killed_run_is_completed_by_the_next(corpus, tmp_path, point, backend):
     """kill -9 before, during and after the embedding of an article: the next run repairs the store
@@ -90,7 +99,7 @@ def test_a_killed_run_is_completed_by_the_next(corpus, tmp_path, point, backend)
 
     for question in ("Who is John Kirby?", "How many people have been displaced in Gaza?", "23,000"):
         repaired, fresh = ask(question, store=store, **backend), ask(question, store=clean)
-        assert (repaired.text, repaired.citations) == (fresh.text, fresh.citations)
+        assert same_answer(repaired, fresh)
 
 
 def test_a_missing_corpus_folder_is_a_clear_error(tmp_path):

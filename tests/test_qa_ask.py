@@ -49,6 +49,7 @@ def test_number_question(seeded):
 KNOWN_MISS = pytest.mark.xfail(strict=True, reason="measured weakness, not yet solved: see docs/evals.md")
 
 
+@KNOWN_MISS  # the right sentence ranks first, but the confidence is under the threshold: refused
 def test_paraphrase_with_few_shared_words(seeded):
     answer = run("What would a conflict on two fronts force the army to do to its northern neighbour?", seeded)
     assert not answer.abstained and "destroy Lebanon" in answer.text
