@@ -29,9 +29,9 @@ from evals.metrics import answer_matches, first_hit, mean
 from evals.run import QA_SET, gold_spans, items_for, load_set, prepare, split_of
 from qa.answer import Engine
 from qa.evidence import answer_type
-from qa.selector import ANSWER_FEATURES, SELECTOR_FILE, Ranked, answer_signals, choose_lines
+from qa.selector import ANSWER_FEATURES, SELECTOR_FILE, Ranked, answer_signals, choose_lines, rank, without_repeats
 from qa.settings import Settings
-from qa.signals import FEATURES, already_given
+from qa.signals import FEATURES, already_given, logistic
 
 FOLDS = 5
 # The ranker's regularisation: out of fold on the tune split, C=0.1 put the answer first for 0.631 of
@@ -96,12 +96,8 @@ def _fold(question: Question) -> int:
 
 def _ranked(question: Question, ranker: dict) -> list[Ranked]:
     """The question's candidates scored and filtered as ``Engine.ask`` does."""
-    from qa.selector import rank
-
-    given = {c.key for c, g in zip(question.candidates, question.given) if g}
-    ranked = rank(question.candidates, ranker)
-    fresh = [c for c in ranked if c.key not in given]
-    return fresh if any(c.lead for c in fresh) else ranked
+    repeated = {c.key for c, given in zip(question.candidates, question.given) if given}
+    return without_repeats(rank(question.candidates, ranker), repeated)
 
 
 def _ranker_data(questions: list[Question]) -> tuple[np.ndarray, np.ndarray]:
@@ -130,8 +126,6 @@ def fit(questions: list[Question]) -> dict:
             labels.append(_best_correct(q, out_of_fold[i]))
             usable.append(i)
     x, y = np.array(rows), np.array(labels)
-    from qa.signals import logistic
-
     held_out = np.zeros(len(usable))
     for k in range(FOLDS):
         train = [j for j, i in enumerate(usable) if _fold(questions[i]) != k]

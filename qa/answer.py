@@ -20,7 +20,7 @@ from qa.errors import BadQuestionError
 from qa.evidence import answer_type, focus
 from qa.followup import context_for, validate_history
 from qa.retrieve import Hit, Retriever
-from qa.selector import Ranked, choose_lines, confidence, load_selector, rank
+from qa.selector import Ranked, choose_lines, confidence, load_selector, rank, without_repeats
 from qa.settings import Settings
 from qa.signals import (add_gaps, already_given, content_words, question_terms, signal_row,
                         soft_matches, stems, weighted_share)
@@ -95,10 +95,8 @@ class Engine:
         found = self.gather(question, history)
         selector = self.selector
         passages = tuple(_passage(h) for h in found.hits[: s.top_k])
-        ranked = rank(found.candidates, selector["ranker"])
-        fresh = [c for c in ranked if not already_given(c.text, found.history)]
-        if any(c.lead for c in fresh):  # a follow-up is answered anew, unless only the old answer fits
-            ranked = fresh
+        repeated = {c.key for c in found.candidates if already_given(c.text, found.history)}
+        ranked = without_repeats(rank(found.candidates, selector["ranker"]), repeated)
         sure = confidence(ranked, selector)
         if not ranked or sure < self.min_confidence:
             return Answer(found.question, ABSTAIN_TEXT, True, (), passages, sure, found.query)

@@ -63,6 +63,18 @@ def rank(candidates: Sequence[Ranked], ranker: dict) -> list[Ranked]:
     return sorted(scored, key=lambda c: -c.p)
 
 
+def without_repeats(ranked: Sequence[Ranked], repeated: set[int]) -> list[Ranked]:
+    """The candidates less those the conversation already quoted (keys in ``repeated``), so that a
+    follow-up is answered anew; all of them when only a repeated one could start an answer.
+
+    >>> r = [Ranked(0, "a", "Old answer.", (), 0.9), Ranked(1, "a", "New answer.", (), 0.5)]
+    >>> [c.key for c in without_repeats(r, {0})], [c.key for c in without_repeats(r[:1], {0})]
+    ([1], [0])
+    """
+    fresh = [c for c in ranked if c.key not in repeated]
+    return fresh if any(c.lead for c in fresh) else list(ranked)
+
+
 def answer_signals(ranked: Sequence[Ranked], agree_ratio: float) -> list[float] | None:
     """The answerer's inputs (``ANSWER_FEATURES`` order) for ranked candidates, or None without a lead.
 
