@@ -88,7 +88,7 @@ def ask_command(question, store, chroma_url, as_json, top_k) -> None:
             outlet = f" ({c.outlet})" if c.outlet else ""
             click.echo(f"[{c.number}] {c.title}{outlet} — {c.source}, characters {c.start}-{c.end}")
     elif answer.passages:
-        click.echo("\nClosest passages (they do not answer the question):")
+        click.echo("\nClosest passages (no sentence in them answered with enough confidence; check for yourself):")
         for p in answer.passages[:3]:
             click.echo(f"- {p.title} — {p.source}")
 

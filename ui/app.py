@@ -53,7 +53,8 @@ def render_sources(answer: Answer, settings: Settings) -> str:
     """The sources panel: each citation in its passage, and the whole article on demand."""
     if answer.abstained:
         items = [f"<p><b>No answer:</b> {html.escape(answer.text)}</p>",
-                 "<p class='qa-closest'>Closest passages, which do <b>not</b> support an answer:</p>"]
+                 "<p class='qa-closest'>No sentence answered with enough confidence. The closest passages, "
+                 "to check for yourself:</p>"]
         for p in answer.passages[:3]:
             items.append(f"<div class='qa-source qa-closest'><b>{html.escape(p.title)}</b> "
                          f"<small>{html.escape(p.source)}</small><br>{html.escape(p.text)}</div>")
