@@ -43,9 +43,9 @@ test: setup browser
 	  $(PYTEST); \
 	fi
 
+# The eval builds and indexes its own three corpora under .qa-eval/ (docs/evals.md).
 eval: setup
-	$(BIN)/qa index
 	$(BIN)/qa eval
 
 clean:
-	rm -rf $(VENV) .qa reports
+	rm -rf $(VENV) .qa .qa-eval reports
