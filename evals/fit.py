@@ -74,7 +74,7 @@ def collect(settings: Settings, items: list[dict], corpora: list[str], workdir: 
             states = [first_hit([s], gold) is not None or (bool(gold) and answer_matches(c.text, item["aliases"]))
                       for s, c in zip(spans, found.candidates)]
             out.append(Question(corpus, item, found.candidates, states,
-                                [already_given(c.text, found.history) for c in found.candidates],
+                                already_given([c.text for c in found.candidates], found.history),
                                 settings.max_citation_lines))
         print(f"{corpus}: {sum(q.corpus == corpus for q in out)} tune items collected", flush=True)
     return out

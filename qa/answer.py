@@ -95,7 +95,8 @@ class Engine:
         found = self.gather(question, history)
         selector = self.selector
         passages = tuple(_passage(h) for h in found.hits[: s.top_k])
-        repeated = {c.key for c in found.candidates if already_given(c.text, found.history)}
+        given = already_given([c.text for c in found.candidates], found.history)
+        repeated = {c.key for c, g in zip(found.candidates, given) if g}
         ranked = without_repeats(rank(found.candidates, selector["ranker"]), repeated)
         sure = confidence(ranked, selector)
         if not ranked or sure < self.min_confidence:

@@ -66,8 +66,8 @@ def question_terms(question: str, context: str, idf: Callable[[str], float]) -> 
     stems_of = _stemmer().stemWords
     terms: dict[str, Term] = {}
     for text, share in ((question, 1.0), (context, CONTEXT_WEIGHT)):
-        words = [w for w in content_words(text) if w.replace("’", "'") not in _question_words()]
-        for word, stem in zip(words, stems_of(words)):
+        words = content_words(text)
+        for word, stem in zip(words, stems_of(list(words))):
             if stem in _question_words() or stem in terms:
                 continue
             terms[stem] = Term(word, stem, share * idf(stem), share == 1.0)
@@ -196,14 +196,16 @@ def normalise_quote(text: str) -> str:
     return " ".join(re.findall(r"\w+", text))
 
 
-def already_given(sentence: str, history: Sequence[dict]) -> bool:
-    """Whether an assistant turn of ``history`` already quoted ``sentence``.
+def already_given(sentences: Sequence[str], history: Sequence[dict]) -> list[bool]:
+    """Of each sentence, whether an assistant turn of ``history`` already quoted it (the turns are
+    normalised once, not once per sentence).
 
-    >>> already_given("Kirby spoke.", [{"role": "assistant", "content": "Kirby spoke. [1]"}])
-    True
+    >>> already_given(["Kirby spoke.", "Miller spoke."], [{"role": "assistant", "content": "Kirby spoke. [1]"}])
+    [True, False]
     """
-    needle = normalise_quote(sentence)
-    return bool(needle) and any(m["role"] == "assistant" and needle in normalise_quote(m["content"]) for m in history)
+    said = [normalise_quote(m["content"]) for m in history if m["role"] == "assistant"]
+    needles = [normalise_quote(s) for s in sentences]
+    return [bool(n) and any(n in turn for turn in said) for n in needles]
 
 
 def sigmoid_margin(p_best: float, p_next: float) -> float:

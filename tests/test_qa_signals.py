@@ -92,9 +92,9 @@ def test_logistic_and_margin():
 def test_already_given_ignores_markers_case_and_punctuation():
     history = [{"role": "user", "content": "Who is Kirby?"},
                {"role": "assistant", "content": "White House spokesman John Kirby said so. [1]"}]
-    assert already_given("white house spokesman John Kirby said so.", history)
-    assert not already_given("Kirby said something else.", history)
-    assert not already_given("Who is Kirby?", history)  # only what the assistant said counts
+    assert already_given(["white house spokesman John Kirby said so."], history) == [True]
+    assert already_given(["Kirby said something else."], history) == [False]
+    assert already_given(["Who is Kirby?"], history) == [False]  # only what the assistant said counts
 
 
 def test_content_words_and_stems():
