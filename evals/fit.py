@@ -41,7 +41,7 @@ RANKER_C = 0.1
 AGREE_RATIO = 0.5  # set before fitting, not tuned: "another article states it about as surely"
 MAX_FALSE_REFUSAL = 0.10  # the bound on refusing answerable questions
 LINE_RATIOS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-SUPPORT_RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.7)
+SUPPORT_RATIOS = (0.0, 0.01, 0.03, 0.1, 0.2, 0.3, 0.5)
 
 
 @dataclass

@@ -163,6 +163,24 @@ def _question_words() -> frozenset[str]:
     return frozenset(_stemmer().stemWords(words))
 
 
+def same_answer(kind: str | None, a: str, b: str) -> bool:
+    """Whether two sentences give the same answer of ``kind`` (a figure, a name) about the same thing:
+    they share such an answer and at least two other content terms (a shared "19" alone is chance).
+
+    >>> same_answer("number", "The toll passed 23,000 in Gaza.", "Greater than 23,000 folks died in Gaza.")
+    False
+    >>> same_answer("number", "Hamas holds more than 130 hostages in Gaza.", "Over 130 hostages remain in Gaza.")
+    True
+    >>> same_answer("number", "HIV infection is 19 per cent.", "Child mortality fell to 19 percent.")
+    False
+    """
+    shared = fillers(kind, a) & fillers(kind, b) if kind in ("number", "person") else set()
+    if not shared:
+        return False
+    answer_terms = set(terms(" ".join(shared)))
+    return len((set(terms(a)) & set(terms(b))) - answer_terms) >= 2
+
+
 def same_fact(a: str, b: str) -> bool:
     """Whether two sentences state the same fact closely enough to share one answer line.
 
@@ -170,10 +188,16 @@ def same_fact(a: str, b: str) -> bool:
     True
     >>> same_fact("The death toll in Gaza has surpassed 23,000.", "In Gaza, greater than 23,000 folks died.")
     True
+    >>> same_fact("The HIV rate in Malawi is 19 per cent.", "Child mortality rates fell to 19 percent.")
+    False
     """
     ta, tb = set(terms(a)), set(terms(b))
     if not ta or not tb:
         return False
-    if _FIGURE.findall(a) and set(_FIGURE.findall(a)) & set(_FIGURE.findall(b)) and len(ta & tb) >= 2:
-        return True  # the same figure ("23,000") said in other words is the same fact
+    figures = set(_FIGURE.findall(a)) & set(_FIGURE.findall(b))
+    if figures:  # the same figure said in other words is the same fact, if it is about the same thing:
+        # a large figure ("23,000") and one more shared term, or a small one ("19") and two more
+        others = len(ta & tb) - len(set(terms(" ".join(figures))))
+        if others >= (1 if any(len(re.sub(r"\D", "", f)) >= 3 for f in figures) else 2):
+            return True
     return len(ta & tb) / min(len(ta), len(tb)) >= NEAR_DUPLICATE and len(ta & tb) >= 3

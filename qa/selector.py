@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import ConfigError
-from qa.evidence import fillers, same_fact
+from qa.evidence import same_answer, same_fact
 from qa.signals import FEATURES, logistic, sigmoid_margin
 
 SELECTOR_FILE = Path(__file__).with_name("selector.json")
@@ -117,14 +117,14 @@ def choose_lines(ranked: Sequence[Ranked], line_ratio: float, support_ratio: flo
     The best lead sentence starts the first line. A lead sentence of another article starts a further
     line (another version: a different figure, date or place) when its probability is at least
     ``line_ratio`` of the best one's. Any sentence of another article that states the same fact as a
-    line (``same_fact``, or the same answer of the asked-for ``kind``: the same figure or name), with at
-    least ``support_ratio`` of the best probability, is cited on that line too.
+    line (``same_fact``, or ``same_answer`` of the asked-for ``kind``: the same figure or name about the
+    same thing), with at least ``support_ratio`` of the best probability, is cited on that line too.
 
     >>> r = [Ranked(0, "a", "The toll passed 23,000 in Gaza.", (), 0.9), Ranked(2, "c", "Officials said 24,000 died.", (), 0.8),
     ...      Ranked(3, "a", "Blinken left.", (), 0.7), Ranked(1, "b", "In Gaza the toll is over 23,000.", (), 0.5)]
     >>> [[c.key for c in line] for line in choose_lines(r, 0.8, 0.3, 3)]
     [[0, 1], [2]]
-    >>> r = [Ranked(0, "a", "The toll passed 23,000.", (), 0.9), Ranked(1, "b", "Greater than 23,000 folks died.", (), 0.5)]
+    >>> r = [Ranked(0, "a", "Hamas holds three hostages in Rafah.", (), 0.9), Ranked(1, "b", "In Rafah, three hostages remain.", (), 0.5)]
     >>> [[c.key for c in line] for line in choose_lines(r, 0.8, 0.3, 3, "number")]
     [[0, 1]]
     """
@@ -142,13 +142,12 @@ def choose_lines(ranked: Sequence[Ranked], line_ratio: float, support_ratio: flo
             continue
         line = [c]
         used.add(c.key)
-        answers = fillers(kind, c.text) if kind in ("number", "person") else set()
         for other in ranked:
             if other.p < support_ratio * best:
                 break
             if other.key in used or other.source in {x.source for x in line}:
                 continue
-            if not same_fact(c.text, other.text) and not answers & fillers(kind, other.text):
+            if not same_fact(c.text, other.text) and not same_answer(kind, c.text, other.text):
                 continue
             line.append(other)
             used.add(other.key)

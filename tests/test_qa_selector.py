@@ -50,13 +50,21 @@ def test_two_articles_stating_one_figure_share_a_line_and_disagreeing_ones_get_t
     ranked = [_ranked(0, "000", "The death toll in Gaza has surpassed 23,000.", 0.9),  # best first, as rank() gives
               _ranked(2, "002", "Officials put the toll at 18,000.", 0.8),
               _ranked(3, "000", "Blinken arrived on Tuesday.", 0.75),
-              _ranked(1, "003", "It has precipitated the loss of life of greater than 23,000 folks.", 0.4)]
+              _ranked(1, "003", "In Gaza it has precipitated the loss of life of greater than 23,000 folks.", 0.4)]
     lines = choose_lines(ranked, line_ratio=0.6, support_ratio=0.1, max_lines=3, kind="number")
     assert [[c.key for c in line] for line in lines] == [[0, 1], [2]]
     assert choose_lines(ranked, line_ratio=0.6, support_ratio=0.5, max_lines=1, kind="number") == [[ranked[0]]]
 
 
 def test_support_only_sentences_never_start_a_line():
-    ranked = [_ranked(0, "a", "Support only: 23,000 died.", 0.95, lead=False), _ranked(1, "b", "The toll is 23,000.", 0.5)]
+    ranked = [_ranked(0, "a", "Support only: 23,000 died in Gaza.", 0.95, lead=False), _ranked(1, "b", "The toll in Gaza is 23,000.", 0.5)]
     lines = choose_lines(ranked, 0.6, 0.1, 3, "number")
     assert lines[0][0].key == 1 and [c.key for c in lines[0]] == [1, 0]
+
+
+def test_a_shared_figure_on_another_topic_is_not_support_however_low_the_floor():
+    ranked = [_ranked(0, "lee", "The overall HIV infection rate in Malawi is 19 per cent.", 0.9),
+              _ranked(1, "wiki", "Mortality rates for children fell to 19 percent in 2010.", 0.05),
+              _ranked(2, "lee2", "In Malawi, the HIV infection rate stands at 19 per cent overall.", 0.02)]
+    lines = choose_lines(ranked, line_ratio=0.6, support_ratio=0.0, max_lines=3, kind="number")
+    assert [[c.key for c in line] for line in lines] == [[0, 2]]
