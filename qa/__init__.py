@@ -6,7 +6,7 @@ import index  # noqa: F401  (sets the offline environment before anything else l
 from qa.answer import article, ask, corpus_stats
 from qa.errors import BadQuestionError, ConfigError, CorpusError, NoIndexError, QAError, StoreError
 from qa.settings import Settings
-from qa.types import Answer, Citation, Passage
+from qa.types import Answer, Citation, Passage, ShortAnswer
 
 __all__ = ["ask", "article", "corpus_stats", "Answer", "Citation", "Passage", "Settings", "QAError",
            "BadQuestionError", "ConfigError", "CorpusError", "NoIndexError", "StoreError"]

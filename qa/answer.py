@@ -17,14 +17,14 @@ import numpy as np
 from index.store import Stats, StoredArticle, open_store
 from index.types import Span
 from qa.errors import BadQuestionError
-from qa.evidence import answer_type, focus
+from qa.evidence import answer_type, focus, short_span
 from qa.followup import context_for, validate_history
 from qa.retrieve import Hit, Retriever
 from qa.selector import Ranked, choose_lines, confidence, load_selector, rank, without_repeats
 from qa.settings import Settings
 from qa.signals import (add_gaps, already_given, content_words, question_terms, signal_row,
                         soft_matches, stems, weighted_share)
-from qa.types import Answer, Citation, Passage
+from qa.types import Answer, Citation, Passage, ShortAnswer
 from qa.words import WordVectors
 
 ABSTAIN_TEXT = "The articles do not answer this question."
@@ -114,7 +114,8 @@ class Engine:
                 ))
                 markers.append(f"[{len(citations)}]")
             lines.append(f"{line[0].text} {' '.join(markers)}")
-        return Answer(found.question, "\n".join(lines), False, tuple(citations), passages, sure, found.query)
+        return Answer(found.question, "\n".join(lines), False, tuple(citations), passages, sure, found.query,
+                      _short(kind, citations[0], found.question))
 
     def _candidates(self, question: str, context: str, embedding: list[float],
                     hits: list[Hit]) -> tuple[list[Ranked], list[tuple[Hit, Span]]]:
@@ -165,6 +166,14 @@ class Engine:
         candidates = [Ranked(i, hit.chunk.source, text, tuple(row), lead=lead)
                       for i, ((_, hit, _, text, _, _), row, lead) in enumerate(zip(sentences, add_gaps(rows), leads))]
         return candidates, places
+
+
+def _short(kind: str | None, cited: Citation, question: str) -> ShortAnswer | None:
+    """The short answer inside the first cited sentence, nearest the words of the question."""
+    span = short_span(kind, cited.quote, question, stems(question))
+    if span is None:
+        return None
+    return ShortAnswer(cited.quote[span[0]: span[1]], cited.source, cited.start + span[0], cited.start + span[1])
 
 
 def _passage(hit: Hit) -> Passage:

@@ -201,3 +201,81 @@ def same_fact(a: str, b: str) -> bool:
         if others >= (1 if any(len(re.sub(r"\D", "", f)) >= 3 for f in figures) else 2):
             return True
     return len(ta & tb) / min(len(ta), len(tb)) >= NEAR_DUPLICATE and len(ta & tb) >= 3
+
+
+_QUALIFIER = re.compile(r"(?:more than|less than|fewer than|greater than|at least|at most|up to|about|around|"
+                        r"approximately|nearly|almost|over|some|an estimated)\s+$", re.IGNORECASE)
+_UNIT = re.compile(r"^\s+(?:per ?cent|percent)\b", re.IGNORECASE)
+# a role's title: capitalised words, then at most two lower-case ones ("White House national security")
+_TITLE_WORD = re.compile(r"(?:[A-Z][\w'’.-]*\s+)+(?:[a-z][\w'’-]*\s+){0,2}$")
+_NAME_WORDS = re.compile(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+
+
+def _answers(kind: str, sentence: str) -> list[tuple[int, int]]:
+    """Spans of answers of ``kind`` in ``sentence``; adjacent ones ("2 million") joined, a place
+    without its preposition and with all its capitalised words ("Khan Younis")."""
+    spans: list[tuple[int, int]] = []
+    for match in ANSWER_TYPES[kind][1].finditer(sentence):
+        start, end = match.span()
+        if kind == "place":
+            name = _NAME_WORDS.match(sentence, match.end() - len(match.group().split()[-1]))
+            start, end = name.span()
+        if spans and kind == "number" and not sentence[spans[-1][1]: start].strip():
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def short_span(kind: str | None, sentence: str, question: str, near_stems: frozenset[str]) -> tuple[int, int] | None:
+    """Where in ``sentence`` the short answer of ``kind`` is: (start, end) of the figure, name, day or
+    place the question does not already give, the one nearest a word of ``near_stems`` (what the
+    question asks about). A figure keeps its qualifier ("more than"); for "who is <name>" a role with
+    its title is the answer, for other "who" questions a name is preferred to a role. None without one.
+
+    >>> s = "Gallant proposed they wait until the more than 130 hostages still held by Hamas are released."
+    >>> a, b = short_span("number", s, "How many hostages does Hamas hold?", frozenset({"hostag"})); s[a:b]
+    'more than 130'
+    >>> s = "State Department spokesman Matthew Miller said so."
+    >>> a, b = short_span("person", s, "Who is Matthew Miller?", frozenset({"matthew", "miller"})); s[a:b]
+    'State Department spokesman'
+    >>> s = "White House national security spokesman John Kirby said so."
+    >>> a, b = short_span("person", s, "Who is John Kirby?", frozenset({"john", "kirbi"})); s[a:b]
+    'White House national security spokesman'
+    >>> s = "Ismail Haniyeh, Hamas’s political leader, has said so."
+    >>> a, b = short_span("person", s, "Who leads Hamas politically?", frozenset({"lead", "hama"})); s[a:b]
+    'Ismail Haniyeh'
+    >>> s = "About 2 million people were displaced in Gaza."
+    >>> a, b = short_span("number", s, "How many people were displaced?", frozenset({"peopl"})); s[a:b]
+    'About 2 million'
+    >>> s = "He will meet Abbas in Ramallah before he departs for Cairo."
+    >>> a, b = short_span("place", s, "Where does he go after Ramallah?", frozenset({"ramallah"})); s[a:b]
+    'Cairo'
+    >>> short_span(None, "Yes, it did.", "Did it?", frozenset()) is None
+    True
+    """
+    if kind is None:
+        return None
+    roles = set(_ROLES.split("|"))
+    named = {question[a:b].lower() for a, b in _answers(kind, question)} - roles  # names the question gives
+    given = named | {m.group().lower() for m in _NAME_WORDS.finditer(question) if m.start() > 0}
+    words = [(m.start(), stem) for m, stem in zip(_TOKEN.finditer(sentence.lower()),
+                                                   _stemmer().stemWords(_TOKEN.findall(sentence.lower())))]
+    anchors = [at for at, stem in words if stem in near_stems]
+    found = [(a, b) for a, b in _answers(kind, sentence)
+             if not any(sentence[a:b].lower() in g for g in given)]
+    if kind == "person":  # "who is <name>?" asks for a role; "who did X?" for a name
+        wanted = [(a, b) for a, b in found if (sentence[a:b].lower() in roles) == bool(named)]
+        found = wanted or found
+    if not found:
+        return None
+    start, end = min(found, key=lambda span: min((abs(span[0] - at) for at in anchors), default=0))
+    if kind == "number":
+        if qualifier := _QUALIFIER.search(sentence[:start]):
+            start = qualifier.start()
+        if unit := _UNIT.match(sentence[end:]):
+            end += unit.end()
+    elif kind == "person" and sentence[start:end].lower() in roles:
+        if title := _TITLE_WORD.search(sentence[:start]):
+            start = title.start()
+    return start, end

@@ -35,6 +35,17 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The figure, name, day or place that answers the question, inside the first cited sentence:
+    ``original[start:end] == text`` for the article ``source``."""
+
+    text: str
+    source: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Answer:
     """What the reader gets: ``text`` with [n] markers, its citations, and the passages retrieved."""
 
@@ -45,6 +56,7 @@ class Answer:
     passages: tuple[Passage, ...] = ()
     confidence: float = 0.0
     query: str = ""  # what was searched: the question, plus what a follow-up leans on
+    short: ShortAnswer | None = None  # when the question asks for a figure, name, day or place
 
     def to_dict(self) -> dict:
         return asdict(self)

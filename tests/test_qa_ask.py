@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa import BadQuestionError, ConfigError, NoIndexError, StoreError, ask
+from qa import BadQuestionError, ConfigError, NoIndexError, StoreError, article, ask
 
 from conftest import SEEDS
 
@@ -194,3 +194,20 @@ def test_every_citation_and_passage_quotes_its_article_exactly():
             assert (SEEDS / c.source).read_text(encoding="utf-8")[c.start:c.end] == c.quote
         for p in answer.passages:
             assert (SEEDS / p.source).read_text(encoding="utf-8")[p.start:p.end] == p.text
+
+
+@pytest.mark.parametrize("question, short", [
+    ("How many hostages are still being held in Gaza?", "more than 130"),
+    ("Who is Matthew Miller?", "State Department spokesman"),
+    ("Who is John Kirby?", "White House national security spokesman"),
+])
+def test_the_short_answer_is_a_span_of_the_first_cited_sentence(seeded, question, short):
+    answer = ask(question, **seeded)
+    assert answer.short is not None and answer.short.text == short
+    cited = answer.citations[0]
+    assert answer.short.source == cited.source and cited.start <= answer.short.start < answer.short.end <= cited.end
+    assert article(answer.short.source, **seeded).text[answer.short.start: answer.short.end] == short
+
+
+def test_no_short_answer_where_the_question_asks_for_none(seeded):
+    assert ask("Why did Blinken travel to Israel?", **seeded).short is None
