@@ -192,7 +192,14 @@ def serve(settings: Settings, block: bool = True):
         if not user or not password:
             raise QAError("QA_AUTH must be user:password")
         auth = (user, password)
+    from starlette.middleware import Middleware
+
+    from ui.api import BearerGate, api_key, router
+
     app = create_app(settings)
     app.queue(default_concurrency_limit=4)
+    # /v1 and the bearer gate go on the FastAPI app Gradio builds (its MCP endpoint has no login of its own)
+    fastapi_kwargs = {"routes": router(settings).routes, "middleware": [Middleware(BearerGate, key=api_key(settings))]}
     return app.launch(server_name=settings.host, server_port=settings.port, auth=auth, share=False,
-                      prevent_thread_lock=not block, css=CSS, show_error=False)
+                      prevent_thread_lock=not block, css=CSS, show_error=False, mcp_server=settings.mcp,
+                      app_kwargs=fastapi_kwargs)
