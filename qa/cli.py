@@ -153,11 +153,13 @@ def eval_command(qa_set, corpora, workdir, reports, fit, min_answer, min_citatio
 @store_option
 @click.option("--host", help="Address to bind [QA_HOST, default 127.0.0.1].")
 @click.option("--port", type=int, help="Port [QA_PORT, default 7860].")
-def serve_command(corpus, store, chroma_url, host, port) -> None:
-    """Open the web chat (builds the index first if there is none)."""
+@click.option("--mcp", is_flag=True, default=None, help="Also serve the ask, search and article tools over MCP "
+              "at /gradio_api/mcp/ [QA_MCP=1].")
+def serve_command(corpus, store, chroma_url, host, port, mcp) -> None:
+    """Open the web chat and its OpenAI-compatible /v1 (builds the index first if there is none)."""
     from ui.app import serve
 
-    serve(_settings(corpus=corpus, store=store, chroma_url=chroma_url, host=host, port=port))
+    serve(_settings(corpus=corpus, store=store, chroma_url=chroma_url, host=host, port=port, mcp=mcp))
 
 
 def main() -> None:

@@ -23,6 +23,8 @@ _ENV = {
     "host": "QA_HOST",
     "port": "QA_PORT",
     "auth": "QA_AUTH",
+    "api_key": "QA_API_KEY",
+    "mcp": "QA_MCP",
     "chroma_url": "QA_CHROMA_URL",
     "namespace": "QA_NAMESPACE",
 }
@@ -52,6 +54,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str | None = None  # "user:password" for the web chat
+    # the bearer token of /v1 and the MCP endpoint; None: the password of ``auth`` (ui/api.py)
+    api_key: str | None = None
+    mcp: bool = False  # `qa serve --mcp`: also serve the MCP tools (ui/tools.py)
     chroma_url: str | None = None  # a Chroma server (http://host:port) instead of the store folder
     namespace: str = "qa"  # on a Chroma server: the prefix of this index's collections
 

@@ -11,7 +11,7 @@ for name, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_
                     "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False"}.items():
     os.environ[name] = value
 for name in ("QA_STORE", "QA_CORPUS", "QA_MIN_CONFIDENCE", "QA_SELECTOR", "QA_TOP_K", "QA_AUTH", "QA_HOST", "QA_PORT",
-             "QA_CHROMA_URL", "QA_NAMESPACE"):
+             "QA_CHROMA_URL", "QA_NAMESPACE", "QA_API_KEY", "QA_MCP"):
     os.environ.pop(name, None)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,3 +74,17 @@ def seeded(request) -> dict:
     if request.param == "embedded":
         return {"store": request.getfixturevalue("seed_store")}
     return request.getfixturevalue("seed_server_index")
+
+
+API_PASSWORD = "s3cret-for-tests"
+
+
+@pytest.fixture(scope="session")
+def api_server(tmp_path_factory) -> str:
+    """One real `qa serve` with QA_MCP=1 and a login (QA_AUTH) on a free loopback port, shared by the MCP and /v1
+    tests; its clients send the password as the bearer token."""
+    from evals.bench_load import served
+
+    store = tmp_path_factory.mktemp("api-served") / "qa"
+    with served(SEEDS, store, extra_env={"QA_AUTH": f"reader:{API_PASSWORD}", "QA_MCP": "1"}) as (url, _):
+        yield url

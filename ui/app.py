@@ -16,6 +16,8 @@ from qa.answer import article, ask, corpus_stats, engine_for
 from qa.errors import NoIndexError, QAError
 from qa.settings import Settings
 from qa.types import Answer
+from ui.tools import overrides as _overrides
+from ui.tools import tools
 
 EXAMPLES = [
     "Who is Matthew Miller?",
@@ -79,12 +81,6 @@ def render_sources(answer: Answer, settings: Settings) -> str:
     return "<div class='qa-sources'>" + "".join(items) + "</div>"
 
 
-def _overrides(settings: Settings) -> dict:
-    return {"store": settings.store, "embed_model": settings.embed_model, "top_k": settings.top_k,
-            "min_confidence": settings.min_confidence, "selector": settings.selector, "chroma_url": settings.chroma_url,
-            "namespace": settings.namespace}
-
-
 def corpus_line(settings: Settings) -> str:
     try:
         stats = corpus_stats(**_overrides(settings))
@@ -134,10 +130,6 @@ def create_app(settings: Settings):
     """The Gradio Blocks app for ``settings`` (not launched)."""
     import gradio as gr
 
-    def api_ask(question: str, history: list[dict] | None = None) -> dict:
-        """The structured answer (text, abstained, citations with offsets, passages) as JSON."""
-        return ask(question, history or None, **_overrides(settings)).to_dict()
-
     with gr.Blocks(title="News Q&A") as app:
         gr.Markdown("## Ask the news articles\nAnswers are the articles' own sentences, with numbered sources.")
         info = gr.Markdown(corpus_line(settings), elem_id="qa-corpus")
@@ -170,7 +162,10 @@ def create_app(settings: Settings):
             save_feedback(settings, liked, data.index if isinstance(data.index, int) else data.index[0], state)
 
         chat.like(on_like, [answers], None, api_visibility="private")
-        gr.api(api_ask, api_name="ask")
+        # the app's only public endpoints, and with `qa serve --mcp` its only MCP tools: /ask, /search, /article
+        # (unqueued: Gradio's MCP server then calls them in-process, not through a client of its own)
+        for tool in tools(settings):
+            gr.api(tool, api_name=tool.__name__, queue=False)
     return app
 
 
@@ -197,7 +192,14 @@ def serve(settings: Settings, block: bool = True):
         if not user or not password:
             raise QAError("QA_AUTH must be user:password")
         auth = (user, password)
+    from starlette.middleware import Middleware
+
+    from ui.api import BearerGate, api_key, router
+
     app = create_app(settings)
     app.queue(default_concurrency_limit=4)
+    # /v1 and the bearer gate go on the FastAPI app Gradio builds (its MCP endpoint has no login of its own)
+    fastapi_kwargs = {"routes": router(settings).routes, "middleware": [Middleware(BearerGate, key=api_key(settings))]}
     return app.launch(server_name=settings.host, server_port=settings.port, auth=auth, share=False,
-                      prevent_thread_lock=not block, css=CSS, show_error=False)
+                      prevent_thread_lock=not block, css=CSS, show_error=False, mcp_server=settings.mcp,
+                      app_kwargs=fastapi_kwargs)
