@@ -89,7 +89,7 @@ def tools(settings: Settings) -> list[Callable]:
             history: The conversation so far, oldest first, as {"role": "user" or "assistant", "content": text} messages; lets a follow-up such as "What did he say next?" lean on earlier turns.
 
         Returns:
-            An object with: text (the answer, with [n] markers); abstained (true when the articles do not answer: the answer is refused); citations (number, source, title, outlet, date, quote, start, end, where the text of article(source) from start to end is exactly quote); passages (what was retrieved); confidence; query.
+            An object with: text (the answer, with [n] markers); abstained (true when the articles do not answer: the answer is refused); citations (number, source, title, outlet, date, quote, start, end, where the text of article(source) from start to end is exactly quote); passages (what was retrieved); confidence; query; short (null, or the figure, name, day or place asked for, as text, source, start and end in the same article, a best guess).
         """
         try:
             return structured(answer_dict(qa_ask(question, history or None, **overrides(settings)), settings))
