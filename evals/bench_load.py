@@ -67,12 +67,12 @@ def served(corpus: Path, store: Path, extra_env: dict | None = None, timeout: fl
 
 
 @contextmanager
-def chroma_running(folder: Path, timeout: float = 60.0):
-    """A real Chroma server (``chroma run``, from the chromadb wheel) on a free loopback port with its
-    data in ``folder``; yields its URL and process, and stops it on exit."""
-    port = free_port()
+def chroma_running(folder: Path, timeout: float = 60.0, port: int | None = None):
+    """A real Chroma server (``chroma run``, from the chromadb wheel) on a free loopback port (or
+    ``port``: to restart one) with its data in ``folder``; yields its URL and process, stops it on exit."""
+    port = port or free_port()
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "server.log", "wb") as log:
+    with open(folder / "server.log", "ab") as log:
         proc = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder / "data"),
                                  "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"

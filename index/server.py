@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from index.errors import ConfigError, NoIndexError, QAError, StoreError
+from index.errors import ConfigError, NoIndexError, QAError, ServerUnreachableError, StoreError
 from index.store import COLLECTION, SCHEMA_VERSION, Stats, Store, StoredArticle, StoredChunk
 from index.types import Article, Chunk, Span
 
@@ -84,15 +84,19 @@ class ServerStore(Store):
                 from chromadb.config import Settings as ChromaSettings
 
                 try:
-                    self._client = chromadb.HttpClient(host=self.host, port=self.port, ssl=self.ssl,
-                                                       settings=ChromaSettings(anonymized_telemetry=False))
-                    self._client.heartbeat()
+                    client = chromadb.HttpClient(host=self.host, port=self.port, ssl=self.ssl,
+                                                 settings=ChromaSettings(anonymized_telemetry=False))
+                    client.heartbeat()
                 except Exception as err:  # connection refused, DNS, TLS, a proxy's HTML page, ...
-                    self._client = None
-                    raise StoreError(f"cannot reach the Chroma server at {self.url} ({type(err).__name__}: "
-                                     f"{err}); start it (`chroma run --path <folder> --port {self.port}`) "
-                                     "or fix QA_CHROMA_URL") from None
+                    raise self.unreachable(err) from None
+                self._client = _Reachable(client, self.unreachable)
             return self._client
+
+    def unreachable(self, err: Exception) -> ServerUnreachableError:
+        """The error for a request the server did not answer; the connection is made afresh next time."""
+        return ServerUnreachableError(
+            f"the index server at {self.url} is unreachable ({type(err).__name__}: {err}); start it "
+            f"(`chroma run --path <folder> --port {self.port}`) or fix QA_CHROMA_URL, then try again")
 
     def _name(self, kind: str) -> str:
         return f"{self.namespace}-{kind}"
@@ -118,6 +122,7 @@ class ServerStore(Store):
                 handle = client.get_collection(self._name(kind), embedding_function=None)
         except NotFoundError:
             raise self._no_index() from None
+        handle = _Reachable(handle, self.unreachable)
         self._handles[kind] = handle
         return handle
 
@@ -380,6 +385,29 @@ class ServerStore(Store):
         else:
             self._with("bm25", lambda c: c.delete(where=where))
         self._drop_cached(keep)
+
+
+class _Reachable:
+    """A Chroma client or collection whose transport failures (refused, reset, timed out) raise
+    ``unreachable(err)``, a ``ServerUnreachableError``, instead of an httpx error."""
+
+    def __init__(self, target, unreachable: Callable[[Exception], Exception]):
+        self._target, self._unreachable = target, unreachable
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._target, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            import httpx
+
+            try:
+                return attr(*args, **kwargs)
+            except httpx.TransportError as err:
+                raise self._unreachable(err) from None
+
+        return call
 
 
 def _pid_alive(pid: int) -> bool:

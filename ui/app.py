@@ -136,7 +136,10 @@ def create_app(settings: Settings):
 
     def api_ask(question: str, history: list[dict] | None = None) -> dict:
         """The structured answer (text, abstained, citations with offsets, passages) as JSON."""
-        return ask(question, history or None, **_overrides(settings)).to_dict()
+        try:
+            return ask(question, history or None, **_overrides(settings)).to_dict()
+        except QAError as err:  # the caller gets the message (an unreachable index server, ...), not "Error"
+            raise gr.Error(str(err), print_exception=False) from None
 
     with gr.Blocks(title="News Q&A") as app:
         gr.Markdown("## Ask the news articles\nAnswers are the articles' own sentences, with numbered sources.")
