@@ -41,6 +41,7 @@ PART_BYTES = 4 << 20  # a snapshot file is stored in parts of this size
 PAGE = 500  # records per request when reading or deleting many
 LEASE_S = 600.0  # an indexer that wrote nothing for this long is taken to be dead
 IDENTITY_FRESH_S = 1.0  # how long a read of the store's identity stands for the next check
+LEASE = "writer"  # the meta record naming the indexer that holds the lease ("" or absent: nobody)
 
 
 def parse_url(url: str) -> tuple[str, int, bool]:
@@ -75,6 +76,7 @@ class ServerStore(Store):
         self._handles: dict[str, object] = {}
         self._lock = threading.Lock()
         self._identity_seen: tuple[object, float] = (None, float("-inf"))
+        self._lease: str | None = None  # our record in the meta collection while we index
 
     # ---- connection and collections ------------------------------------------------------------
     def client(self):
@@ -224,7 +226,8 @@ class ServerStore(Store):
                 embeddings=[PLACEHOLDER] * len(chunks)))
         if sources:
             self._with("articles", lambda c: c.update(ids=sources, metadatas=[{"state": "done"}] * len(sources)))
-        self.set_meta(last_indexed=str(time.time()), writer=self._writer_record())
+        self.set_meta(last_indexed=str(time.time()))
+        self._refresh_lease()
 
     def _delete_sentences(self, sources: list[str]) -> None:
         for i in range(0, len(sources), PAGE):
@@ -305,28 +308,56 @@ class ServerStore(Store):
     def _writer_record() -> str:
         return json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()})
 
+    def _holder(self) -> str | None:
+        return self.meta(LEASE)
+
+    def _take_lease(self) -> None:
+        """Make this process the holder of the lease, or ``StoreError`` naming the live holder.
+
+        Chroma's ``add`` keeps the first record of an id and ignores later ones, so of two indexers
+        that add their record at once exactly one reads its own back: a test-and-set without
+        transactions. A lease released (``""``) or left by a dead indexer is deleted only while it is
+        still that record (a conditional delete), so two indexers taking over a dead one's lease do
+        not delete each other's."""
+        mine = self._writer_record()
+        for _ in range(3):
+            self._with("meta", lambda c: c.delete(ids=[LEASE], where={"value": ""}))
+            self._with("meta", lambda c: c.add(ids=[LEASE], embeddings=[PLACEHOLDER], metadatas=[{"value": mine}]))
+            holder = self._holder()
+            if holder == mine:
+                self._lease = mine
+                return
+            if holder:
+                other = json.loads(holder)
+                here = other["host"] == socket.gethostname()
+                alive = (_pid_alive(other["pid"]) if here else time.time() - other["time"] < LEASE_S)
+                if alive and not (here and other["pid"] == os.getpid()):
+                    raise StoreError(f"`qa index` on {other['host']} (pid {other['pid']}) is writing to "
+                                     f"{self.location}; wait for it to finish")
+                self._with("meta", lambda c: c.delete(ids=[LEASE], where={"value": holder}))
+        raise StoreError(f"another `qa index` keeps taking the lease on {self.location}; try again")
+
+    def _refresh_lease(self) -> None:
+        """Tell indexers elsewhere that this one is still alive (after each batch)."""
+        if self._lease and self._holder() == self._lease:
+            fresh = self._writer_record()
+            self.set_meta(**{LEASE: fresh})
+            self._lease = fresh
+
     @contextmanager
     def writing(self, timeout: float) -> Iterator[None]:
         """The local lock, and a lease in the meta collection that tells indexers on other machines
-        that this one is writing. Chroma has no transactions: the lease catches the usual mistake
-        (two machines indexing at once), it is not a consensus protocol."""
+        that this one is writing (``_take_lease``). It catches the usual mistake (two machines, or two
+        store folders, indexing into one namespace at once); it is not a consensus protocol."""
         with super().writing(timeout):
             self.create()
-            record = self.meta("writer")
-            if record:
-                other = json.loads(record)
-                mine = other["host"] == socket.gethostname()
-                alive = (_pid_alive(other["pid"]) if mine else time.time() - other["time"] < LEASE_S)
-                if alive and other["pid"] != os.getpid():
-                    raise StoreError(f"`qa index` on {other['host']} (pid {other['pid']}) is writing to "
-                                     f"{self.location}; wait for it to finish")
-            self.set_meta(writer=self._writer_record())
+            self._take_lease()
             try:
                 yield
             finally:
+                lease, self._lease = self._lease, None
                 try:
-                    if self.meta("schema") is not None:
-                        self.set_meta(writer="")
+                    self._with("meta", lambda c: c.delete(ids=[LEASE], where={"value": lease}))
                 except QAError:
                     pass  # the server went away: the lease runs out by itself
 
