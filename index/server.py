@@ -288,7 +288,18 @@ class ServerStore(Store):
         articles = self._with("articles", lambda c: c.count()) - pending
         chunks = self._with("sentences", lambda c: c.count())
         last = self.meta("last_indexed")
-        return Stats(articles, chunks, float(last) if last else None)
+        return Stats(articles, chunks, float(last) if last else None, pending)
+
+    def sample_chunk_ids(self, n: int) -> list[str]:
+        """A page of the sentences collection at a random offset, less chunks of articles not done."""
+        import random
+
+        offset = random.randint(0, max(0, self._with("sentences", lambda c: c.count()) - n))
+        rows = self._with("sentences", lambda c: c.get(limit=n, offset=offset, include=["metadatas"]))
+        if not rows["ids"]:
+            return []
+        done = self._done_articles(list({m["source"] for m in rows["metadatas"]}))
+        return [cid for cid, m in zip(rows["ids"], rows["metadatas"]) if m["source"] in done]
 
     def remove(self) -> None:
         from chromadb.errors import NotFoundError

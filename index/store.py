@@ -80,6 +80,7 @@ class Stats:
     articles: int
     chunks: int
     last_indexed: float | None
+    pending: int = 0  # articles whose (re)indexing has not finished
 
 
 def node_for(chunk: Chunk, title: str, outlet: str | None = None) -> "TextNode":
@@ -159,6 +160,18 @@ class Store(ABC):
 
     @abstractmethod
     def stats(self) -> Stats: ...
+
+    @abstractmethod
+    def sample_chunk_ids(self, n: int) -> list[str]:
+        """Up to ``n`` ids of done chunks, drawn at random from the catalog (for ``index.health``)."""
+
+    def sample_vector_ids(self, n: int) -> list[str]:
+        """Up to ``n`` ids of chunk vectors, from a random place in the Chroma collection."""
+        import random
+
+        collection = self.vector_store().client
+        offset = random.randint(0, max(0, collection.count() - n))
+        return collection.get(limit=n, offset=offset, include=[])["ids"]
 
     @abstractmethod
     def remove(self) -> None:
@@ -390,7 +403,14 @@ class LocalStore(Store):
                 "SELECT COUNT(*), MAX(indexed_at) FROM articles WHERE state = 'done'"
             ).fetchone()
             (chunks,) = db.execute("SELECT COUNT(*) FROM chunks").fetchone()
-        return Stats(articles, chunks, last)
+            (pending,) = db.execute("SELECT COUNT(*) FROM articles WHERE state != 'done'").fetchone()
+        return Stats(articles, chunks, last, pending)
+
+    def sample_chunk_ids(self, n: int) -> list[str]:
+        with self._db() as db:
+            return [cid for (cid,) in db.execute(
+                "SELECT c.id FROM chunks c JOIN articles a ON a.source = c.source WHERE a.state = 'done' "
+                "ORDER BY random() LIMIT ?", (n,))]
 
 
     # ---- Chroma --------------------------------------------------------------------------------
