@@ -198,3 +198,17 @@ def test_serving_beyond_loopback_without_login_prints_a_warning(seed_store):
     finally:
         _stop(proc)
     assert "without QA_AUTH" in seen and "open to anyone on the network" in seen and "QA_AUTH=user:password" in seen
+
+
+def test_a_short_soak_reports_errors_mismatches_latency_and_memory(seed_store):
+    """A few seconds of the soak mode of evals/bench_load.py (the 10-minute figures are in docs/benchmarks.md)."""
+    from evals.bench_load import run_soak, served
+
+    with served(SEEDS, seed_store) as (url, proc):
+        result = run_soak(url, proc.pid, users=4, minutes=0.15, window_s=3, limit=12)
+    assert result["errors"] == 0, result["error_samples"]
+    assert result["mismatches"] == 0, result["mismatch_samples"]
+    assert result["requests"] > 4 and len(result["windows"]) == 3
+    assert sum(w["requests"] for w in result["windows"]) == result["requests"]
+    assert 0 < result["windows"][0]["p50_ms"] <= result["windows"][0]["p95_ms"]
+    assert result["rss_start_mb"] > 100 and result["rss_end_mb"] > 100 and len(result["rss_mb"]) >= 2
