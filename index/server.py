@@ -166,6 +166,9 @@ class ServerStore(Store):
         elif schema != SCHEMA_VERSION:
             raise StoreError(f"the index on {self.location} was written by another version (schema {schema}); "
                              "run `qa index --rebuild`")
+        if self._lease and not self._holder():  # `--rebuild` deleted the meta collection, our lease with it
+            self._with("meta", lambda c: c.add(ids=[LEASE], embeddings=[PLACEHOLDER],
+                                               metadatas=[{"value": self._lease}]))
 
     def identity(self) -> object:
         seen, at = self._identity_seen
