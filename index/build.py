@@ -7,7 +7,9 @@ the next run:
 3. catalog: the new chunk rows are written and the article becomes ``done``;
 4. BM25 is rebuilt from the catalog and switched in as a new generation.
 A later run redoes every article it finds ``pending``. Two runs on one store never overlap: the
-second waits for the first's lock. This module does not answer questions.
+second waits for the first's lock (on a Chroma server, a run from elsewhere is refused by the lease).
+A write that fails because the store folder's disk is full raises ``DiskFullError`` naming the folder;
+what was written before stays pending, as after a kill. This module does not answer questions.
 """
 from __future__ import annotations
 
