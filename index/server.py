@@ -95,7 +95,7 @@ class ServerStore(Store):
             return self._client
 
     def unreachable(self, err: Exception) -> ServerUnreachableError:
-        """The error for a request the server did not answer; the connection is made afresh next time."""
+        """The error for a request the server did not answer (the next request tries it again)."""
         return ServerUnreachableError(
             f"the index server at {self.url} is unreachable ({type(err).__name__}: {err}); start it "
             f"(`chroma run --path <folder> --port {self.port}`) or fix QA_CHROMA_URL, then try again")
