@@ -7,7 +7,9 @@ the next run:
 3. catalog: the new chunk rows are written and the article becomes ``done``;
 4. BM25 is rebuilt from the catalog and switched in as a new generation.
 A later run redoes every article it finds ``pending``. Two runs on one store never overlap: the
-second waits for the first's lock. This module does not answer questions.
+second waits for the first's lock (on a Chroma server, a run from elsewhere is refused by the lease).
+A write that fails because the store folder's disk is full raises ``DiskFullError`` naming the folder;
+what was written before stays pending, as after a kill. This module does not answer questions.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from index.chunk import DEFAULT_CHUNK_WORDS, DEFAULT_OVERLAP_SENTENCES, chunk_article
 from index.embed import default_model_path, embed_with_spans, load_embedder
-from index.errors import ConfigError
+from index.errors import ConfigError, QAError
 from index.read import corpus_files, read_corpus
 from index.store import Store, node_for, open_store
 from index.types import Article, Chunk, Skipped
@@ -102,19 +104,25 @@ def build(
     corpus, store = Path(corpus), open_store(store_folder, chroma_url, namespace)
     model = model_path or default_model_path()
     files = list(corpus_files(corpus))  # raises CorpusError for a missing folder before touching the store
-    with store.writing(lock_timeout):
-        if rebuild:
-            store.remove()
-        store.create()
-        built_with = store.meta("embed_model")
-        if built_with and built_with != model:
-            raise ConfigError(
-                f"the index in {store.location} was built with the model {built_with}; "
-                f"to use {model}, run `qa index --rebuild`"
-            )
-        store.set_meta(embed_model=model)
-        encode = encode or (lambda texts, spans: embed_with_spans(load_embedder(model), texts, spans))
-        summary = _update(store, corpus, len(files), encode, chunk_words, overlap, progress, batch_chunks, model)
+    try:
+        with store.writing(lock_timeout):
+            if rebuild:
+                store.remove()
+            store.create()
+            built_with = store.meta("embed_model")
+            if built_with and built_with != model:
+                raise ConfigError(
+                    f"the index in {store.location} was built with the model {built_with}; "
+                    f"to use {model}, run `qa index --rebuild`"
+                )
+            store.set_meta(embed_model=model)
+            encode = encode or (lambda texts, spans: embed_with_spans(load_embedder(model), texts, spans))
+            summary = _update(store, corpus, len(files), encode, chunk_words, overlap, progress, batch_chunks, model)
+    except Exception as err:  # a write that failed for want of room says so, and where
+        full = None if isinstance(err, QAError) else store.disk_full(err)
+        if full is None:
+            raise
+        raise full from None
     stats = store.stats()
     return Summary(**{**summary, "articles": stats.articles, "chunks": stats.chunks,
                       "seconds": time.perf_counter() - started, "rebuilt": rebuild})

@@ -23,3 +23,11 @@ class StoreError(QAError):
 
 class ConfigError(QAError):
     """A setting (flag or environment variable) with a value that cannot work."""
+
+
+class ServerUnreachableError(StoreError):
+    """The Chroma server holding the index does not answer (down, restarting, or a wrong URL)."""
+
+
+class DiskFullError(StoreError):
+    """A write to the store folder failed because its disk (or the process's file-size limit) is full."""

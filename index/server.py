@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from index.errors import ConfigError, NoIndexError, QAError, StoreError
+from index.errors import ConfigError, NoIndexError, QAError, ServerUnreachableError, StoreError
 from index.store import COLLECTION, SCHEMA_VERSION, Stats, Store, StoredArticle, StoredChunk
 from index.types import Article, Chunk, Span
 
@@ -41,6 +41,7 @@ PART_BYTES = 4 << 20  # a snapshot file is stored in parts of this size
 PAGE = 500  # records per request when reading or deleting many
 LEASE_S = 600.0  # an indexer that wrote nothing for this long is taken to be dead
 IDENTITY_FRESH_S = 1.0  # how long a read of the store's identity stands for the next check
+LEASE = "writer"  # the meta record naming the indexer that holds the lease ("" or absent: nobody)
 
 
 def parse_url(url: str) -> tuple[str, int, bool]:
@@ -75,6 +76,7 @@ class ServerStore(Store):
         self._handles: dict[str, object] = {}
         self._lock = threading.Lock()
         self._identity_seen: tuple[object, float] = (None, float("-inf"))
+        self._lease: str | None = None  # our record in the meta collection while we index
 
     # ---- connection and collections ------------------------------------------------------------
     def client(self):
@@ -84,15 +86,19 @@ class ServerStore(Store):
                 from chromadb.config import Settings as ChromaSettings
 
                 try:
-                    self._client = chromadb.HttpClient(host=self.host, port=self.port, ssl=self.ssl,
-                                                       settings=ChromaSettings(anonymized_telemetry=False))
-                    self._client.heartbeat()
+                    client = chromadb.HttpClient(host=self.host, port=self.port, ssl=self.ssl,
+                                                 settings=ChromaSettings(anonymized_telemetry=False))
+                    client.heartbeat()
                 except Exception as err:  # connection refused, DNS, TLS, a proxy's HTML page, ...
-                    self._client = None
-                    raise StoreError(f"cannot reach the Chroma server at {self.url} ({type(err).__name__}: "
-                                     f"{err}); start it (`chroma run --path <folder> --port {self.port}`) "
-                                     "or fix QA_CHROMA_URL") from None
+                    raise self.unreachable(err) from None
+                self._client = _Reachable(client, self.unreachable)
             return self._client
+
+    def unreachable(self, err: Exception) -> ServerUnreachableError:
+        """The error for a request the server did not answer (the next request tries it again)."""
+        return ServerUnreachableError(
+            f"the index server at {self.url} is unreachable ({type(err).__name__}: {err}); start it "
+            f"(`chroma run --path <folder> --port {self.port}`) or fix QA_CHROMA_URL, then try again")
 
     def _name(self, kind: str) -> str:
         return f"{self.namespace}-{kind}"
@@ -118,6 +124,7 @@ class ServerStore(Store):
                 handle = client.get_collection(self._name(kind), embedding_function=None)
         except NotFoundError:
             raise self._no_index() from None
+        handle = _Reachable(handle, self.unreachable)
         self._handles[kind] = handle
         return handle
 
@@ -159,6 +166,9 @@ class ServerStore(Store):
         elif schema != SCHEMA_VERSION:
             raise StoreError(f"the index on {self.location} was written by another version (schema {schema}); "
                              "run `qa index --rebuild`")
+        if self._lease and not self._holder():  # `--rebuild` deleted the meta collection, our lease with it
+            self._with("meta", lambda c: c.add(ids=[LEASE], embeddings=[PLACEHOLDER],
+                                               metadatas=[{"value": self._lease}]))
 
     def identity(self) -> object:
         seen, at = self._identity_seen
@@ -219,7 +229,8 @@ class ServerStore(Store):
                 embeddings=[PLACEHOLDER] * len(chunks)))
         if sources:
             self._with("articles", lambda c: c.update(ids=sources, metadatas=[{"state": "done"}] * len(sources)))
-        self.set_meta(last_indexed=str(time.time()), writer=self._writer_record())
+        self.set_meta(last_indexed=str(time.time()))
+        self._refresh_lease()
 
     def _delete_sentences(self, sources: list[str]) -> None:
         for i in range(0, len(sources), PAGE):
@@ -280,7 +291,18 @@ class ServerStore(Store):
         articles = self._with("articles", lambda c: c.count()) - pending
         chunks = self._with("sentences", lambda c: c.count())
         last = self.meta("last_indexed")
-        return Stats(articles, chunks, float(last) if last else None)
+        return Stats(articles, chunks, float(last) if last else None, pending)
+
+    def sample_chunk_ids(self, n: int) -> list[str]:
+        """A page of the sentences collection at a random offset, less chunks of articles not done."""
+        import random
+
+        offset = random.randint(0, max(0, self._with("sentences", lambda c: c.count()) - n))
+        rows = self._with("sentences", lambda c: c.get(limit=n, offset=offset, include=["metadatas"]))
+        if not rows["ids"]:
+            return []
+        done = self._done_articles(list({m["source"] for m in rows["metadatas"]}))
+        return [cid for cid, m in zip(rows["ids"], rows["metadatas"]) if m["source"] in done]
 
     def remove(self) -> None:
         from chromadb.errors import NotFoundError
@@ -300,28 +322,56 @@ class ServerStore(Store):
     def _writer_record() -> str:
         return json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()})
 
+    def _holder(self) -> str | None:
+        return self.meta(LEASE)
+
+    def _take_lease(self) -> None:
+        """Make this process the holder of the lease, or ``StoreError`` naming the live holder.
+
+        Chroma's ``add`` keeps the first record of an id and ignores later ones, so of two indexers
+        that add their record at once exactly one reads its own back: a test-and-set without
+        transactions. A lease released (``""``) or left by a dead indexer is deleted only while it is
+        still that record (a conditional delete), so two indexers taking over a dead one's lease do
+        not delete each other's."""
+        mine = self._writer_record()
+        for _ in range(3):
+            self._with("meta", lambda c: c.delete(ids=[LEASE], where={"value": ""}))
+            self._with("meta", lambda c: c.add(ids=[LEASE], embeddings=[PLACEHOLDER], metadatas=[{"value": mine}]))
+            holder = self._holder()
+            if holder == mine:
+                self._lease = mine
+                return
+            if holder:
+                other = json.loads(holder)
+                here = other["host"] == socket.gethostname()
+                alive = (_pid_alive(other["pid"]) if here else time.time() - other["time"] < LEASE_S)
+                if alive and not (here and other["pid"] == os.getpid()):
+                    raise StoreError(f"`qa index` on {other['host']} (pid {other['pid']}) is writing to "
+                                     f"{self.location}; wait for it to finish")
+                self._with("meta", lambda c: c.delete(ids=[LEASE], where={"value": holder}))
+        raise StoreError(f"another `qa index` keeps taking the lease on {self.location}; try again")
+
+    def _refresh_lease(self) -> None:
+        """Tell indexers elsewhere that this one is still alive (after each batch)."""
+        if self._lease and self._holder() == self._lease:
+            fresh = self._writer_record()
+            self.set_meta(**{LEASE: fresh})
+            self._lease = fresh
+
     @contextmanager
     def writing(self, timeout: float) -> Iterator[None]:
         """The local lock, and a lease in the meta collection that tells indexers on other machines
-        that this one is writing. Chroma has no transactions: the lease catches the usual mistake
-        (two machines indexing at once), it is not a consensus protocol."""
+        that this one is writing (``_take_lease``). It catches the usual mistake (two machines, or two
+        store folders, indexing into one namespace at once); it is not a consensus protocol."""
         with super().writing(timeout):
             self.create()
-            record = self.meta("writer")
-            if record:
-                other = json.loads(record)
-                mine = other["host"] == socket.gethostname()
-                alive = (_pid_alive(other["pid"]) if mine else time.time() - other["time"] < LEASE_S)
-                if alive and other["pid"] != os.getpid():
-                    raise StoreError(f"`qa index` on {other['host']} (pid {other['pid']}) is writing to "
-                                     f"{self.location}; wait for it to finish")
-            self.set_meta(writer=self._writer_record())
+            self._take_lease()
             try:
                 yield
             finally:
+                lease, self._lease = self._lease, None
                 try:
-                    if self.meta("schema") is not None:
-                        self.set_meta(writer="")
+                    self._with("meta", lambda c: c.delete(ids=[LEASE], where={"value": lease}))
                 except QAError:
                     pass  # the server went away: the lease runs out by itself
 
@@ -380,6 +430,29 @@ class ServerStore(Store):
         else:
             self._with("bm25", lambda c: c.delete(where=where))
         self._drop_cached(keep)
+
+
+class _Reachable:
+    """A Chroma client or collection whose transport failures (refused, reset, timed out) raise
+    ``unreachable(err)``, a ``ServerUnreachableError``, instead of an httpx error."""
+
+    def __init__(self, target, unreachable: Callable[[Exception], Exception]):
+        self._target, self._unreachable = target, unreachable
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._target, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            import httpx
+
+            try:
+                return attr(*args, **kwargs)
+            except httpx.TransportError as err:
+                raise self._unreachable(err) from None
+
+        return call
 
 
 def _pid_alive(pid: int) -> bool:

@@ -11,7 +11,9 @@ stores and loads; it does not read corpus files, chunk, embed or rank.
 """
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -24,13 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from index.errors import NoIndexError, StoreError
+from index.errors import DiskFullError, NoIndexError, StoreError
 from index.types import Article, Chunk, Span
 
 if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
 
 SCHEMA_VERSION = "2"
+_FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # no space, over the file-size limit, over quota
+# what SQLite and Chroma (through SQLite or its Rust layer) say when a write failed for want of room
+_WRITE_FAILED = ("disk i/o error", "disk is full", "no space left", "file too large", "quota exceeded")
+_PROBE_BYTES = 1 << 20  # a failed write counts as a full disk if this much cannot be written beside it
 COLLECTION = "chunks"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,6 +80,7 @@ class Stats:
     articles: int
     chunks: int
     last_indexed: float | None
+    pending: int = 0  # articles whose (re)indexing has not finished
 
 
 def node_for(chunk: Chunk, title: str, outlet: str | None = None) -> "TextNode":
@@ -155,8 +162,33 @@ class Store(ABC):
     def stats(self) -> Stats: ...
 
     @abstractmethod
+    def sample_chunk_ids(self, n: int) -> list[str]:
+        """Up to ``n`` ids of done chunks, drawn at random from the catalog (for ``index.health``)."""
+
+    def sample_vector_ids(self, n: int) -> list[str]:
+        """Up to ``n`` ids of chunk vectors, from a random place in the Chroma collection."""
+        import random
+
+        collection = self.vector_store().client
+        offset = random.randint(0, max(0, collection.count() - n))
+        return collection.get(limit=n, offset=offset, include=[])["ids"]
+
+    @abstractmethod
     def remove(self) -> None:
         """Delete everything the store holds (for ``--rebuild``); the lock file stays."""
+
+    def disk_full(self, err: BaseException) -> DiskFullError | None:
+        """``DiskFullError`` naming the folder if ``err`` is a write that failed because the disk holding
+        the store folder is full (or the process's file-size limit is reached), else None. SQLite and
+        Chroma report a short write as a "disk I/O error": a probe write beside the store tells."""
+        if isinstance(err, OSError) and err.errno in _FULL_ERRNOS:
+            detail = os.strerror(err.errno)
+        elif any(m in str(err).lower() for m in _WRITE_FAILED) and not _room_in(self.folder):
+            detail = str(err).strip().splitlines()[0][:200]
+        else:
+            return None
+        return DiskFullError(f"the disk holding {self.folder} is full ({detail}); free some space there and run "
+                             "`qa index` again (until then the index answers as before this run)")
 
     def _damaged(self, err: Exception) -> StoreError:
         return StoreError(f"the store in {self.location} is damaged ({err}); run `qa index --rebuild`")
@@ -281,7 +313,7 @@ class LocalStore(Store):
             with conn:
                 yield conn
         except sqlite3.DatabaseError as err:
-            raise self._damaged(err) from None
+            raise (self.disk_full(err) or self._damaged(err)) from None
 
     def create(self) -> None:
         with self._db(create=True) as db:
@@ -371,7 +403,14 @@ class LocalStore(Store):
                 "SELECT COUNT(*), MAX(indexed_at) FROM articles WHERE state = 'done'"
             ).fetchone()
             (chunks,) = db.execute("SELECT COUNT(*) FROM chunks").fetchone()
-        return Stats(articles, chunks, last)
+            (pending,) = db.execute("SELECT COUNT(*) FROM articles WHERE state != 'done'").fetchone()
+        return Stats(articles, chunks, last, pending)
+
+    def sample_chunk_ids(self, n: int) -> list[str]:
+        with self._db() as db:
+            return [cid for (cid,) in db.execute(
+                "SELECT c.id FROM chunks c JOIN articles a ON a.source = c.source WHERE a.state = 'done' "
+                "ORDER BY random() LIMIT ?", (n,))]
 
 
     # ---- Chroma --------------------------------------------------------------------------------
@@ -429,6 +468,21 @@ class LocalStore(Store):
             shutil.rmtree(self.folder / name, ignore_errors=True)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.catalog_path}{suffix}").unlink(missing_ok=True)
+
+
+def _room_in(folder: Path) -> bool:
+    """Whether a file of ``_PROBE_BYTES`` can still be written in ``folder`` (it is removed again)."""
+    probe = folder / f".room-{os.getpid()}-{threading.get_ident()}"
+    try:
+        with open(probe, "wb") as f:
+            f.write(b"\0" * _PROBE_BYTES)
+            f.flush()
+            os.fsync(f.fileno())
+        return True
+    except OSError as err:
+        return err.errno not in _FULL_ERRNOS
+    finally:
+        probe.unlink(missing_ok=True)
 
 
 def open_store(folder: Path | str, chroma_url: str | None = None, namespace: str = "qa") -> Store:

@@ -1,4 +1,4 @@
-"""The ``qa`` command: ``index``, ``ask``, ``eval`` and ``serve``; turns the library's errors into messages.
+"""The ``qa`` command: ``index``, ``ask``, ``status``, ``eval`` and ``serve``; turns the library's errors into messages.
 
 A thin layer: each subcommand builds ``Settings`` from its flags and the environment and calls the
 library. Heavy imports happen inside the subcommand that needs them. Results go to stdout; progress,
@@ -91,6 +91,29 @@ def ask_command(question, store, chroma_url, as_json, top_k) -> None:
         click.echo("\nClosest passages (no sentence in them answered with enough confidence; check for yourself):")
         for p in answer.passages[:3]:
             click.echo(f"- {p.title} — {p.source}")
+
+
+@cli.command("status")
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--sample", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Chunk ids looked up in each part (a smaller index is checked whole).")
+def status_command(store, chroma_url, as_json, sample) -> None:
+    """Articles, chunks, pending articles, keyword generation and last indexing time, and whether the
+    catalog, the vectors and the keyword snapshot agree; exit 1 with the reason when they do not."""
+    from index.health import check
+    from index.store import open_store
+
+    s = _settings(store=store, chroma_url=chroma_url)
+    health = check(open_store(s.store, s.chroma_url, s.namespace), sample)
+    if as_json:
+        click.echo(json.dumps(health.to_dict()))
+    else:
+        for line in health.lines():
+            click.echo(line)
+    if not health.healthy:
+        click.echo("Error: the index is not consistent: " + "; ".join(health.problems), err=True)
+        sys.exit(1)
 
 
 @cli.command("eval")

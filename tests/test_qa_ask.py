@@ -175,7 +175,7 @@ def test_an_unreachable_chroma_server_is_a_clear_error(tmp_path):
     from evals.bench_load import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(StoreError, match="cannot reach the Chroma server"):
+    with pytest.raises(StoreError, match=f"the index server at {url} is unreachable"):
         ask("Who is John Kirby?", store=tmp_path, chroma_url=url)
     with pytest.raises(ConfigError, match="http://host:port"):
         ask("Who is John Kirby?", store=tmp_path, chroma_url="ftp://example.org")

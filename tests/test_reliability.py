@@ -138,3 +138,77 @@ def test_concurrent_users_get_the_answers_they_get_alone(tmp_path):
         result = run_load(url, users=5, per_user=6)
     assert result["errors"] == 0, result["error_samples"]
     assert result["mismatches"] == 0
+
+
+ARTICLE = "002_ba217a2ed2169bbe.txt"
+NOT_KEYS = [f"../seeds/{ARTICLE}", str(SEEDS / ARTICLE), f"./{ARTICLE}", f"seeds/../{ARTICLE}", f"{ARTICLE}/../{ARTICLE}",
+            "/etc/passwd", "../../../../../etc/passwd", "..", "/", "~/.bashrc", f"file://{SEEDS / ARTICLE}"]
+
+
+def test_a_source_is_only_ever_a_catalog_key(seeded):
+    """`article(source)` (and the store under it) looks a catalog key up; a path, relative or absolute,
+    to an indexed article or to any other file, finds nothing and reads nothing."""
+    from index.store import open_store
+    from qa import article
+
+    store = open_store(seeded["store"], seeded.get("chroma_url"), seeded.get("namespace", "qa"))
+    assert article(ARTICLE, **seeded).title == store.article(ARTICLE).title
+    for path in NOT_KEYS:
+        assert article(path, **seeded) is None, path
+        assert store.article(path) is None, path
+
+
+def test_the_chat_server_serves_no_file_by_path(seed_store):
+    """Gradio's file routes on a real `qa serve`: no article, store file or system file by any path."""
+    from urllib.parse import quote
+
+    from evals.bench_load import served
+
+    paths = NOT_KEYS + [ARTICLE, f"seeds/{ARTICLE}", str(seed_store / "catalog.sqlite"), "../qa/catalog.sqlite"]
+    with served(SEEDS, seed_store) as (url, _):
+        for route in ("gradio_api/file=", "file=", "gradio_api/file/"):
+            for path in paths:
+                try:
+                    with urllib.request.urlopen(url + route + quote(path, safe="/"), timeout=10) as response:
+                        body = response.read()
+                except urllib.error.HTTPError as err:
+                    assert err.code in (400, 403, 404, 405), (route, path, err.code)
+                    continue
+                # a 200 is the app's own page for an unknown route, never the file
+                assert b"Kirby" not in body and b"root:" not in body and b"SQLite format" not in body, (route, path)
+
+
+def test_serving_beyond_loopback_without_login_prints_a_warning(seed_store):
+    """A real `qa serve --host 0.0.0.0` without QA_AUTH: it warns before it loads anything."""
+    import queue
+    import threading
+
+    from evals.bench_load import _stop, free_port
+
+    env = {k: v for k, v in os.environ.items() if k != "QA_AUTH"}
+    proc = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--host", "0.0.0.0", "--port", str(free_port()),
+                             "--store", str(seed_store)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True).start()
+    try:
+        seen = ""
+        while "Warning: serving on 0.0.0.0" not in seen:
+            seen += lines.get(timeout=120)
+    finally:
+        _stop(proc)
+    assert "without QA_AUTH" in seen and "open to anyone on the network" in seen and "QA_AUTH=user:password" in seen
+
+
+def test_a_short_soak_reports_errors_mismatches_latency_and_memory(seed_store):
+    """A few seconds of the soak mode of evals/bench_load.py (the 10-minute figures are in docs/benchmarks.md)."""
+    from evals.bench_load import run_soak, served
+
+    with served(SEEDS, seed_store) as (url, proc):
+        result = run_soak(url, proc.pid, users=4, minutes=0.15, window_s=3, limit=12)
+    assert result["errors"] == 0, result["error_samples"]
+    assert result["mismatches"] == 0, result["mismatch_samples"]
+    assert result["requests"] > 4 and len(result["windows"]) == 3
+    assert sum(w["requests"] for w in result["windows"]) == result["requests"]
+    assert 0 < result["windows"][0]["p50_ms"] <= result["windows"][0]["p95_ms"]
+    assert result["rss_start_mb"] > 100 and result["rss_end_mb"] > 100 and len(result["rss_mb"]) >= 2

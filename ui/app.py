@@ -169,11 +169,33 @@ def create_app(settings: Settings):
     return app
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def exposure_warning(host: str, auth: str | None) -> str | None:
+    """The warning ``qa serve`` prints when the chat listens beyond this machine without a login.
+
+    >>> exposure_warning("127.0.0.1", None) is None, exposure_warning("0.0.0.0", "reader:pw") is None
+    (True, True)
+    >>> exposure_warning("0.0.0.0", None)[:45]
+    'Warning: serving on 0.0.0.0 without QA_AUTH: '
+    """
+    if auth or host in LOOPBACK or host.startswith("127."):
+        return None
+    return (f"Warning: serving on {host} without QA_AUTH: the whole archive (every indexed article, and "
+            "its APIs: /ask, /v1 and MCP) is open to anyone on the network who can reach this port. Set "
+            "QA_AUTH=user:password to require a login, or serve on 127.0.0.1.")
+
+
 def serve(settings: Settings, block: bool = True):
     """Build the index if there is none, then launch the chat on ``settings.host:port``."""
     import sys
 
     from index import build
+
+    warning = exposure_warning(settings.host, settings.auth)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
 
     try:
         corpus_stats(**_overrides(settings))
