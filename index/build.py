@@ -23,6 +23,7 @@ from pathlib import Path
 
 from index.chunk import DEFAULT_CHUNK_WORDS, DEFAULT_OVERLAP_SENTENCES, chunk_article
 from index.embed import default_model_path, embed_with_spans, load_embedder
+from index.encoder import export, exported
 from index.errors import ConfigError, QAError
 from index.read import corpus_files, read_corpus
 from index.store import Store, node_for, open_store
@@ -98,7 +99,8 @@ def build(
     the default is the model at ``model_path`` (``index.embed.embed_with_spans``). Benchmarks pass
     one that reuses vectors, to fill a large store through this same path. With ``chroma_url`` the
     index lives on that Chroma server (collections ``<namespace>-*``) and ``store_folder`` only holds
-    the lock and a cache.
+    the lock and a cache. The folder also gets the ONNX export of the model that asking embeds queries
+    with (``index.encoder``), once.
     """
     started = time.perf_counter()
     corpus, store = Path(corpus), open_store(store_folder, chroma_url, namespace)
@@ -116,6 +118,8 @@ def build(
                     f"to use {model}, run `qa index --rebuild`"
                 )
             store.set_meta(embed_model=model)
+            if not exported(store.folder, model):  # the query path's encoder: made once, here, where torch is loaded
+                export(store.folder, model)
             encode = encode or (lambda texts, spans: embed_with_spans(load_embedder(model), texts, spans))
             summary = _update(store, corpus, len(files), encode, chunk_words, overlap, progress, batch_chunks, model)
     except Exception as err:  # a write that failed for want of room says so, and where

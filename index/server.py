@@ -132,7 +132,7 @@ class ServerStore(Store):
         return self._collection(COLLECTION)
 
     def _forget_chroma_client(self) -> None:
-        self._vector_store = None
+        super()._forget_chroma_client()
         self._handles.clear()
 
     def _no_index(self) -> NoIndexError:
@@ -314,7 +314,7 @@ class ServerStore(Store):
             except NotFoundError:
                 pass
         self._handles.clear()
-        self._vector_store = None
+        self._chunks = self._vector_store = None
         shutil.rmtree(self._cache_root(), ignore_errors=True)
 
     # ---- who may write ---------------------------------------------------------------------------

@@ -110,8 +110,9 @@ class Store(ABC):
 
     def __init__(self) -> None:
         self._chroma_lock = threading.Lock()
-        self._vector_store = None
-        self._vector_store_identity: object = None
+        self._chunks = None  # the Chroma collection of chunk vectors, once opened
+        self._chunks_identity: object = None
+        self._vector_store = None  # llama-index's wrapper of it, for writing
 
     # ---- catalog -------------------------------------------------------------------------------
     @abstractmethod
@@ -210,22 +211,29 @@ class Store(ABC):
     def _open_collection(self):
         """The Chroma collection of chunk vectors (cosine space, never Chroma's own embedder)."""
 
-    def vector_store(self):
-        """The llama-index ``ChromaVectorStore`` over this store's collection (opened once, and again
-        after the store was rebuilt by another process)."""
+    def collection(self):
+        """The Chroma collection of chunk vectors (opened once, and again after the store was rebuilt
+        by another process). Asking queries it directly: llama-index is not imported to answer."""
         with self._chroma_lock:
             identity = self.identity()
-            if self._vector_store is not None and identity != self._vector_store_identity:
+            if self._chunks is not None and identity != self._chunks_identity:
                 self._forget_chroma_client()
-            if self._vector_store is None:
+            if self._chunks is None:
+                self._chunks, self._chunks_identity = self._open_collection(), identity
+            return self._chunks
+
+    def vector_store(self):
+        """The llama-index ``ChromaVectorStore`` over ``collection()``, for writing at indexing."""
+        collection = self.collection()
+        with self._chroma_lock:
+            if self._vector_store is None or self._vector_store._collection is not collection:
                 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-                self._vector_store = ChromaVectorStore(chroma_collection=self._open_collection())
-                self._vector_store_identity = identity
+                self._vector_store = ChromaVectorStore(chroma_collection=collection)
             return self._vector_store
 
     def _forget_chroma_client(self) -> None:
-        self._vector_store = None
+        self._chunks = self._vector_store = None
 
     def add_vectors(self, nodes: list["TextNode"]) -> None:
         self.vector_store().add(nodes)
@@ -247,11 +255,12 @@ class Store(ABC):
         self._drop_snapshots(keep=generation)
 
     def load_bm25(self, generation: str):
-        """The ``BM25Retriever`` of ``generation``; ``StoreError`` if it is damaged or gone."""
-        from llama_index.retrievers.bm25 import BM25Retriever
+        """The ``bm25s.BM25`` index of ``generation`` with its corpus (chunk ids), as ``save_bm25`` stored
+        it; ``StoreError`` if it is damaged or gone. Loaded without llama-index (asking does not need it)."""
+        import bm25s
 
         try:
-            return BM25Retriever.from_persist_dir(str(self._snapshot_dir(generation)))
+            return bm25s.BM25.load(str(self._snapshot_dir(generation)), load_corpus=True)
         except (OSError, ValueError) as err:
             raise StoreError(f"the keyword index of {self.location} is damaged or missing (generation "
                              f"{generation}: {type(err).__name__}); run `qa index --rebuild`") from None
@@ -435,7 +444,7 @@ class LocalStore(Store):
         return collection
 
     def _forget_chroma_client(self) -> None:
-        self._vector_store = None
+        super()._forget_chroma_client()
         try:  # Chroma caches one client per path in the process; a deleted folder must not be reused
             from chromadb.api.client import SharedSystemClient
 

@@ -49,12 +49,17 @@ def _stemmer():
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    """NLTK's English stopwords (shipped inside llama-index-core) and bm25s's: the index keeps some of
+    """NLTK's English stopwords (shipped inside llama-index-core, read as the file it is: importing
+    llama_index.core to get them costs about 2 s at start) and bm25s's: the index keeps some of
     NLTK's ("has", "he"), which are no evidence of an answer."""
-    from bm25s.stopwords import STOPWORDS_EN
-    from llama_index.core.utils import globals_helper
+    import importlib.util
+    from pathlib import Path
 
-    return frozenset(STOPWORDS_EN) | frozenset(globals_helper.stopwords)
+    from bm25s.stopwords import STOPWORDS_EN
+
+    core = Path(importlib.util.find_spec("llama_index.core").origin).parent
+    nltk = (core / "_static" / "nltk_cache" / "corpora" / "stopwords" / "english").read_text(encoding="utf-8")
+    return frozenset(STOPWORDS_EN) | frozenset(nltk.split())
 
 
 @lru_cache(maxsize=65536)

@@ -1,7 +1,10 @@
-"""Hybrid retrieval: llama-index's Chroma vector retriever and BM25 retriever, fused by relative score.
+"""Hybrid retrieval: the Chroma collection's nearest chunks and the BM25 index's best, fused by relative score.
 
-The two retrievers are llama-index's; the fusion is done here rather than by ``QueryFusionRetriever``
-so that each hit keeps its dense and keyword ranks (the answerer uses their agreement as evidence).
+Both sides query what indexing stored through llama-index (its ``ChromaVectorStore`` and
+``BM25Retriever``) directly, the way those classes query them, so that asking imports neither
+llama-index nor torch: the query is embedded by the ONNX export of the same model
+(``index.encoder``). The fusion is done here rather than by ``QueryFusionRetriever`` so that each hit
+keeps its dense and keyword ranks (the answerer uses their agreement as evidence).
 Every hit is checked against the catalog, so a chunk being written or already removed by a running
 ``qa index`` is never returned. llama-index and Chroma types stay inside this module. It does not
 pick sentences or decide whether to answer.
@@ -13,7 +16,8 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.embed import load_embedder
+from index.embed import default_model_path
+from index.encoder import query_encoder
 from index.store import Store, StoredChunk
 from qa.errors import NoIndexError, StoreError
 
@@ -23,6 +27,7 @@ from qa.errors import NoIndexError, StoreError
 # BM25 ("Matthew Miller") under chunks both sides ranked middling; scaled scores keep a clear keyword
 # winner on top.
 FUSION_WEIGHTS = (0.5, 0.5)
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # llama-index's BM25Retriever default, which built the index
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,6 @@ class Retriever:
         self._lock = threading.Lock()
         self._embedder = None
         self._dense = None
-        self._vector_store = None
         self._keyword = None
         self._generation: str | None = None
         self.vocabulary: Vocabulary | None = None
@@ -91,13 +95,9 @@ class Retriever:
             raise NoIndexError(f"the index in {self.store.location} is empty: add articles and run `qa index`")
         with self._lock:
             if self._embedder is None:
-                self._embedder = load_embedder(self.model_path or self.store.meta("embed_model"))
-            vector_store = self.store.vector_store()  # reopened when the store was rebuilt meanwhile
-            if vector_store is not self._vector_store:
-                from llama_index.core import VectorStoreIndex
-
-                index = VectorStoreIndex.from_vector_store(vector_store, embed_model=self._embedder)
-                self._dense, self._vector_store = index.as_retriever(similarity_top_k=self.candidates), vector_store
+                model = self.model_path or self.store.meta("embed_model") or default_model_path()
+                self._embedder = query_encoder(self.store.folder, model)
+            self._dense = self.store.collection()  # reopened when the store was rebuilt meanwhile
             if generation != self._generation:
                 try:
                     self._load_keyword(generation)
@@ -110,16 +110,16 @@ class Retriever:
             return self._embedder, self._dense, self._keyword
 
     def _load_keyword(self, generation: str) -> None:
-        retriever = self.store.load_bm25(generation)
-        documents = int(retriever.bm25.scores["num_docs"])
-        retriever.similarity_top_k = min(self.candidates, documents)
+        bm25 = self.store.load_bm25(generation)
+        documents = int(bm25.scores["num_docs"])
         import numpy as np
+        import Stemmer
 
         # bm25s keeps one sparse column per term; its length is the term's document frequency
-        scores = retriever.bm25.scores
+        scores = bm25.scores
         counts = np.diff(np.append(scores["indptr"], len(scores["data"])))
-        df = {term: int(counts[i]) for term, i in retriever.bm25.vocab_dict.items()}
-        self._keyword, self._generation = retriever, generation
+        df = {term: int(counts[i]) for term, i in bm25.vocab_dict.items()}
+        self._keyword, self._generation = (bm25, Stemmer.Stemmer("english"), min(self.candidates, documents)), generation
         self.vocabulary = Vocabulary(df, documents)
 
     def embed_query(self, text: str) -> list[float]:
@@ -128,20 +128,15 @@ class Retriever:
         return embedder.get_query_embedding(text)
 
     def embed_model(self):
-        """The loaded llama-index embedding model (for benchmarks that need the very same one)."""
+        """The loaded query encoder (``index.encoder.OnnxEncoder``: ``get_query_embedding``,
+        ``get_text_embedding_batch``), for the word vectors and benchmarks that need the very same one."""
         return self._ready()[0]
 
     def search(self, query: str, k: int, embedding: list[float] | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``query``, fused from the dense and keyword sides."""
-        from llama_index.core.schema import QueryBundle
-
         embedder, dense, keyword = self._ready()
-        bundle = QueryBundle(query_str=query, embedding=embedding or embedder.get_query_embedding(query))
-        dense_hits = dense.retrieve(bundle)
-        keyword_hits = keyword.retrieve(bundle)
-        # Chroma reports exp(-cosine distance); turn it back into a cosine similarity
-        dense_scores = {h.node.node_id: 1 + math.log(max(h.score or 1e-9, 1e-9)) for h in dense_hits}
-        keyword_scores = {h.node.node_id: float(h.score) for h in keyword_hits if (h.score or 0) > 0}
+        dense_scores = _nearest(dense, embedding or embedder.get_query_embedding(query), self.candidates)
+        keyword_scores = {cid: score for cid, score in _best_keyword(keyword, query) if score > 0}
         dense_rank = {cid: rank for rank, cid in enumerate(dense_scores, 1)}
         keyword_rank = {cid: rank for rank, cid in enumerate(keyword_scores, 1)}
         fused = relative_score_fusion([dense_scores, keyword_scores], FUSION_WEIGHTS)
@@ -154,8 +149,24 @@ class Retriever:
     def dense_only(self, query: str, k: int) -> list[StoredChunk]:
         """The plain vector retrieval a tutorial would do (top ``k`` by cosine): the eval baseline."""
         embedder, dense, _ = self._ready()
-        from llama_index.core.schema import QueryBundle
+        ids = list(_nearest(dense, embedder.get_query_embedding(query), self.candidates))[:k]
+        chunks = self.store.chunks(ids)
+        return [chunks[cid] for cid in ids if cid in chunks]
 
-        hits = dense.retrieve(QueryBundle(query_str=query, embedding=embedder.get_query_embedding(query)))[:k]
-        chunks = self.store.chunks(h.node.node_id for h in hits)
-        return [chunks[h.node.node_id] for h in hits if h.node.node_id in chunks]
+
+def _nearest(collection, embedding: list[float], n: int) -> dict[str, float]:
+    """Chunk id -> cosine for the ``n`` nearest chunks, best first, as llama-index's ``ChromaVectorStore``
+    queries them (it reports exp(-distance); the cosine is 1 - distance in a cosine-space collection)."""
+    result = collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
+    # the same float path as before: 1 + log(exp(-d)), so scores and ties are unchanged to the last bit
+    return {cid: 1 + math.log(max(math.exp(-d), 1e-9)) for cid, d in zip(result["ids"][0], result["distances"][0])}
+
+
+def _best_keyword(keyword, query: str) -> list[tuple[str, float]]:
+    """(chunk id, BM25 score), best first, as llama-index's ``BM25Retriever`` retrieves them."""
+    import bm25s
+
+    bm25, stemmer, k = keyword
+    tokens = bm25s.tokenize(query, stemmer=stemmer, token_pattern=TOKEN_PATTERN, show_progress=False)
+    documents, scores = bm25.retrieve(tokens, k=k, show_progress=False)
+    return [(doc["node_id"], float(score)) for doc, score in zip(documents[0], scores[0])]

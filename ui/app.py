@@ -206,8 +206,9 @@ def serve(settings: Settings, block: bool = True):
                         chunk_words=settings.chunk_words, overlap=settings.chunk_overlap,
                         chroma_url=settings.chroma_url, namespace=settings.namespace)
         print("\n".join(summary.lines()), file=sys.stderr)
-    # load the model and both indexes now, so the first reader does not wait for them
-    engine_for(Settings.from_env(**_overrides(settings))).retriever.embed_model()  # the one ask() uses
+    # answer one example now (the engine ask() uses): the model, both indexes and what answering
+    # imports on first use are loaded before the page is up, so the first reader does not wait for them
+    engine_for(Settings.from_env(**_overrides(settings))).ask(EXAMPLES[0])
     auth = None
     if settings.auth:
         user, _, password = settings.auth.partition(":")
