@@ -9,7 +9,7 @@ import sys
 
 from conftest import ROOT
 
-NEVER = ["torch", "transformers", "sentence_transformers", "gradio", "matplotlib",
+NEVER = ["torch", "transformers", "sentence_transformers", "gradio", "matplotlib", "llama_index.core",
          "llama_index.embeddings.huggingface", "llama_index.vector_stores.chroma", "llama_index.retrievers.bm25",
          "chromadb.server", "uvicorn"]
 MODEL = ["torch", "transformers", "sentence_transformers", "llama_index.embeddings.huggingface"]
