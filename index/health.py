@@ -91,7 +91,7 @@ def check(store: Store, sample: int = SAMPLE) -> Health:
     vectors = keyword_ids = None
     missing: dict[str, list[str]] = {}
     try:
-        collection = store.vector_store().client
+        collection = store.collection()
         vectors = collection.count()
         present = set(collection.get(ids=catalog_ids, include=[])["ids"]) if catalog_ids else set()
         missing["vectors"] = [i for i in catalog_ids if i not in present]

@@ -313,8 +313,7 @@ class ServerStore(Store):
                 client.delete_collection(self._name(kind))
             except NotFoundError:
                 pass
-        self._handles.clear()
-        self._chunks = self._vector_store = None
+        self._forget_chroma_client()
         shutil.rmtree(self._cache_root(), ignore_errors=True)
 
     # ---- who may write ---------------------------------------------------------------------------

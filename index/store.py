@@ -170,7 +170,7 @@ class Store(ABC):
         """Up to ``n`` ids of chunk vectors, from a random place in the Chroma collection."""
         import random
 
-        collection = self.vector_store().client
+        collection = self.collection()
         offset = random.randint(0, max(0, collection.count() - n))
         return collection.get(limit=n, offset=offset, include=[])["ids"]
 
@@ -241,7 +241,7 @@ class Store(ABC):
     def delete_vectors(self, sources: Iterable[str]) -> None:
         sources = list(sources)
         for i in range(0, len(sources), 500):  # a call per 500, not per article: round trips count on a server
-            self.vector_store().client.delete(where={"document_id": {"$in": sources[i:i + 500]}})
+            self.collection().delete(where={"document_id": {"$in": sources[i:i + 500]}})
 
     # ---- BM25 ----------------------------------------------------------------------------------
     def save_bm25(self, retriever: Any) -> None:
