@@ -180,10 +180,12 @@ def same_answer(kind: str | None, a: str, b: str) -> bool:
     False
     """
     shared = fillers(kind, a) & fillers(kind, b) if kind in ("number", "person") else set()
-    if not shared:
-        return False
-    answer_terms = set(terms(" ".join(shared)))
-    return len((set(terms(a)) & set(terms(b))) - answer_terms) >= 2
+    return bool(shared) and _shared_besides(set(terms(a)), set(terms(b)), shared) >= 2
+
+
+def _shared_besides(ta: set[str], tb: set[str], answers: set[str]) -> int:
+    """How many content terms two sentences (terms ``ta``, ``tb``) share besides those of ``answers``."""
+    return len((ta & tb) - set(terms(" ".join(answers))))
 
 
 def same_fact(a: str, b: str) -> bool:
@@ -202,8 +204,7 @@ def same_fact(a: str, b: str) -> bool:
     figures = set(_FIGURE.findall(a)) & set(_FIGURE.findall(b))
     if figures:  # the same figure said in other words is the same fact, if it is about the same thing:
         # a large figure ("23,000") and one more shared term, or a small one ("19") and two more
-        others = len(ta & tb) - len(set(terms(" ".join(figures))))
-        if others >= (1 if any(len(re.sub(r"\D", "", f)) >= 3 for f in figures) else 2):
+        if _shared_besides(ta, tb, figures) >= (1 if any(len(re.sub(r"\D", "", f)) >= 3 for f in figures) else 2):
             return True
     return len(ta & tb) / min(len(ta), len(tb)) >= NEAR_DUPLICATE and len(ta & tb) >= 3
 
@@ -214,6 +215,7 @@ _UNIT = re.compile(r"^\s+(?:per ?cent|percent)\b", re.IGNORECASE)
 # a role's title: capitalised words, then at most two lower-case ones ("White House national security")
 _TITLE_WORD = re.compile(r"(?:[A-Z][\w'’.-]*\s+)+(?:[a-z][\w'’-]*\s+){0,2}$")
 _NAME_WORDS = re.compile(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+_ROLE_WORDS = frozenset(_ROLES.split("|"))
 
 
 def _answers(kind: str, sentence: str) -> list[tuple[int, int]]:
@@ -261,16 +263,15 @@ def short_span(kind: str | None, sentence: str, question: str, near_stems: froze
     """
     if kind is None:
         return None
-    roles = set(_ROLES.split("|"))
-    named = {question[a:b].lower() for a, b in _answers(kind, question)} - roles  # names the question gives
+    named = {question[a:b].lower() for a, b in _answers(kind, question)} - _ROLE_WORDS  # names the question gives
     given = named | {m.group().lower() for m in _NAME_WORDS.finditer(question) if m.start() > 0}
-    words = [(m.start(), stem) for m, stem in zip(_TOKEN.finditer(sentence.lower()),
-                                                   _stemmer().stemWords(_TOKEN.findall(sentence.lower())))]
-    anchors = [at for at, stem in words if stem in near_stems]
+    tokens = list(_TOKEN.finditer(sentence.lower()))
+    stems = _stemmer().stemWords([t.group() for t in tokens])
+    anchors = [t.start() for t, stem in zip(tokens, stems) if stem in near_stems]
     found = [(a, b) for a, b in _answers(kind, sentence)
              if not any(sentence[a:b].lower() in g for g in given)]
     if kind == "person":  # "who is <name>?" asks for a role; "who did X?" for a name
-        wanted = [(a, b) for a, b in found if (sentence[a:b].lower() in roles) == bool(named)]
+        wanted = [(a, b) for a, b in found if (sentence[a:b].lower() in _ROLE_WORDS) == bool(named)]
         found = wanted or found
     if not found:
         return None
@@ -280,7 +281,7 @@ def short_span(kind: str | None, sentence: str, question: str, near_stems: froze
             start = qualifier.start()
         if unit := _UNIT.match(sentence[end:]):
             end += unit.end()
-    elif kind == "person" and sentence[start:end].lower() in roles:
+    elif kind == "person" and sentence[start:end].lower() in _ROLE_WORDS:
         if title := _TITLE_WORD.search(sentence[:start]):
             start = title.start()
     return start, end
