@@ -31,6 +31,17 @@ ABSTAIN_TEXT = "The articles do not answer this question."
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
+def source_line(citation: Citation, date: str | None = None) -> str:
+    """A citation as the numbered source line printed under an answer (``qa ask``, ``/v1``).
+
+    >>> source_line(Citation(1, "a.txt", "Talks", "He left.", 10, 18, 0.9, "AP"), "2024-01-09")
+    '[1] Talks (AP, 2024-01-09) — a.txt, characters 10-18'
+    """
+    where = ", ".join(x for x in (citation.outlet, date) if x)
+    return (f"[{citation.number}] {citation.title}{f' ({where})' if where else ''} — {citation.source}, "
+            f"characters {citation.start}-{citation.end}")
+
+
 def clean_question(question: object, max_chars: int) -> str:
     """The question as searched, or ``BadQuestionError``: trimmed, control characters made spaces.
 
@@ -94,7 +105,7 @@ class Engine:
         s = self.settings
         found = self.gather(question, history)
         selector = self.selector
-        passages = tuple(_passage(h) for h in found.hits[: s.top_k])
+        passages = tuple(passage(h) for h in found.hits[: s.top_k])
         given = already_given([c.text for c in found.candidates], found.history)
         repeated = {c.key for c, g in zip(found.candidates, given) if g}
         ranked = without_repeats(rank(found.candidates, selector["ranker"]), repeated)
@@ -176,7 +187,8 @@ def _short(kind: str | None, cited: Citation, question: str) -> ShortAnswer | No
     return ShortAnswer(cited.quote[span[0]: span[1]], cited.source, cited.start + span[0], cited.start + span[1])
 
 
-def _passage(hit: Hit) -> Passage:
+def passage(hit: Hit) -> Passage:
+    """A retrieval hit as the ``Passage`` returned with answers and searches."""
     c = hit.chunk
     return Passage(c.source, c.title, c.text, c.start, c.end, round(hit.score, 6), c.outlet, c.id)
 

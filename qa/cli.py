@@ -75,7 +75,7 @@ def index_command(corpus, store, chroma_url, rebuild, quiet) -> None:
 @click.option("--top-k", type=int, help="Passages to return.")
 def ask_command(question, store, chroma_url, as_json, top_k) -> None:
     """Answer QUESTION from the indexed articles, with numbered sources."""
-    from qa.answer import engine_for
+    from qa.answer import engine_for, source_line
 
     answer = engine_for(_settings(store=store, chroma_url=chroma_url, top_k=top_k)).ask(question)
     if as_json:
@@ -85,8 +85,7 @@ def ask_command(question, store, chroma_url, as_json, top_k) -> None:
     if answer.citations:
         click.echo("\nSources:")
         for c in answer.citations:
-            outlet = f" ({c.outlet})" if c.outlet else ""
-            click.echo(f"[{c.number}] {c.title}{outlet} — {c.source}, characters {c.start}-{c.end}")
+            click.echo(source_line(c))
     elif answer.passages:
         click.echo("\nClosest passages (no sentence in them answered with enough confidence; check for yourself):")
         for p in answer.passages[:3]:

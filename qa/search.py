@@ -5,7 +5,7 @@ nothing; an answer with citations is ``ask()``'s job.
 """
 from __future__ import annotations
 
-from qa.answer import _passage, clean_question, engine_for
+from qa.answer import clean_question, engine_for, passage
 from qa.errors import BadQuestionError
 from qa.settings import Settings
 from qa.types import Passage
@@ -22,4 +22,4 @@ def search(query: str, k: int = 5, **overrides) -> tuple[Passage, ...]:
         raise BadQuestionError(f"k must be a whole number from 1 to {settings.candidates}, got {k!r}")
     query = clean_question(query, settings.max_question_chars)
     hits = engine_for(settings).retriever.search(query, k)
-    return tuple(_passage(h) for h in hits)
+    return tuple(passage(h) for h in hits)

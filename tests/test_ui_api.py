@@ -3,6 +3,7 @@ import httpx
 import pytest
 
 from qa.settings import Settings
+from qa.types import Answer, Citation
 from ui.api import api_key, sources_text, split_messages
 
 from conftest import API_PASSWORD
@@ -80,6 +81,6 @@ def test_parts_without_a_server():
     question, history = split_messages([{"role": "system", "content": "Be brief"},
                                         {"role": "user", "content": [{"type": "text", "text": "Who?"}]}])
     assert (question, history) == ("Who?", [])
-    assert sources_text([]) == ""
-    assert sources_text([{"number": 1, "title": "T", "outlet": None, "date": "2024", "source": "a.txt", "start": 3,
-                          "end": 9}]) == "\n\nSources:\n[1] T (2024) — a.txt, characters 3-9"
+    assert sources_text(Answer("Q?", "No.", True), []) == ""
+    cited = Answer("Q?", "A. [1]", False, (Citation(1, "a.txt", "T", "quote", 3, 9, 0.9, None),))
+    assert sources_text(cited, ["2024"]) == "\n\nSources:\n[1] T (2024) — a.txt, characters 3-9"

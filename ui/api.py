@@ -12,9 +12,10 @@ import traceback
 import uuid
 from collections.abc import Iterator
 
-from qa.answer import ask
+from qa.answer import ask, source_line
 from qa.errors import BadQuestionError, QAError
 from qa.settings import Settings
+from qa.types import Answer
 from ui.tools import answer_dict, overrides
 
 MODEL = "news-qa"
@@ -82,13 +83,9 @@ def split_messages(messages: object) -> tuple[str, list[dict]]:
     return _text(messages[users[-1]].get("content")), history
 
 
-def sources_text(citations: list[dict]) -> str:
-    """The numbered sources, one line each, as appended to the answer."""
-    lines = []
-    for c in citations:
-        where = ", ".join(x for x in (c.get("outlet"), c.get("date")) if x)
-        lines.append(f"[{c['number']}] {c['title']}{f' ({where})' if where else ''} — {c['source']}, "
-                     f"characters {c['start']}-{c['end']}")
+def sources_text(answer: Answer, dates: list[str | None]) -> str:
+    """The numbered sources, one line each (with each article's date), as appended to the answer."""
+    lines = [source_line(c, date) for c, date in zip(answer.citations, dates)]
     return SOURCES + "\n".join(lines) if lines else ""
 
 
@@ -141,7 +138,7 @@ def router(settings: Settings):
         except Exception:  # a bug: the reader gets an error object, the log the traceback
             traceback.print_exc()
             return error(500, "the server failed to answer; its log has the details", "server_error")
-        content = answer.text + sources_text(data["citations"])
+        content = answer.text + sources_text(answer, [c["date"] for c in data["citations"]])
         ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         extra = {"citations": data["citations"], "abstained": answer.abstained}
         if body.get("stream"):
