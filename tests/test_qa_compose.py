@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import time
-import uuid
 
 from qa import ask
 from qa.answer import ABSTAIN_TEXT, article
@@ -21,8 +20,10 @@ SUPPORTED = "White House national security spokesman John Kirby said the United 
 
 
 def forced(url: str, text: str, **extra) -> dict:
-    """``ask()`` overrides for the server at ``url`` whose replies are forced to ``text`` (a grammar)."""
-    model = f"forced-{uuid.uuid4().hex[:8]}"  # its own client: the grammar rides on that client's requests
+    """``ask()`` overrides for the server at ``url`` whose replies are forced to ``text`` (a grammar); three
+    candidate sentences and a generous time limit, for a 2-core machine shared with other work."""
+    extra = {"llm_sentences": 3, "llm_timeout": 300.0, **extra}
+    model = "forced"  # one client (and one engine) per server: the grammar rides on that client's requests
     _client(Settings.from_env(llm_url=url, llm_model=model, **extra)).additional_kwargs = {
         "extra_body": {"grammar": "root ::= " + json.dumps(text, ensure_ascii=False)}}
     return {"llm_url": url, "llm_model": model, **extra}
@@ -30,7 +31,7 @@ def forced(url: str, text: str, **extra) -> dict:
 
 def test_generated_answer_cites_sentences_with_exact_offsets(seed_store, llm_server):
     answer = ask(QUESTION, store=seed_store, **forced(llm_server, SUPPORTED))
-    assert answer.mode == "generated" and not answer.abstained and answer.note == ""
+    assert answer.mode == "generated" and not answer.abstained and answer.note == "", answer.note
     assert answer.text.endswith("[1]") and "cease-fire" in answer.text
     assert [c.supported for c in answer.claims] == [True] and answer.claims[0].cited == (1,)
     for c in answer.citations:
@@ -40,7 +41,7 @@ def test_generated_answer_cites_sentences_with_exact_offsets(seed_store, llm_ser
 def test_fabricated_figure_and_name_are_shown_as_unsupported(seed_store, llm_server):
     fabricated = "John Kirby said 4,500 soldiers arrived with President Zelensky [1]."
     answer = ask(QUESTION, store=seed_store, **forced(llm_server, f"{SUPPORTED} {fabricated}"))
-    assert answer.mode == "generated"
+    assert answer.mode == "generated", answer.note
     good, bad = answer.claims
     assert good.supported and not bad.supported
     assert set(bad.missing) >= {"4500", "zelensky"} and "4,500" in bad.text
@@ -65,7 +66,7 @@ def test_the_models_refusal_counts_below_the_extractive_confidence(seed_store, l
 def test_markup_in_the_reply_stays_text(seed_store, llm_server):
     reply = "White House national security spokesman John Kirby said <script>alert(1)</script> the United States is not pushing for a total cease-fire [1]."
     answer = ask(QUESTION, store=seed_store, **forced(llm_server, reply))
-    assert answer.mode == "generated"
+    assert answer.mode == "generated", answer.note
     assert "<script>alert(1)</script>" in answer.text  # as the characters it is: the UI shows text, never HTML
     assert "<script>alert(1)</script>" in json.loads(json.dumps(answer.to_dict()))["text"]
 
@@ -75,7 +76,7 @@ def test_stream_gives_the_draft_then_the_checked_answer(seed_store, llm_server):
     drafts, final = items[:-1], items[-1]
     assert len(drafts) > 1 and all(isinstance(d, str) for d in drafts)
     assert "".join(drafts) == SUPPORTED
-    assert isinstance(final, Answer) and final.mode == "generated"
+    assert isinstance(final, Answer) and final.mode == "generated", final.note
 
 
 def test_server_stopped_mid_conversation_and_timeout_give_the_extractive_answer(seed_store):
@@ -83,7 +84,7 @@ def test_server_stopped_mid_conversation_and_timeout_give_the_extractive_answer(
 
     with llm_running() as (url, server):
         first = ask(QUESTION, store=seed_store, **forced(url, SUPPORTED))
-        assert first.mode == "generated"
+        assert first.mode == "generated", first.note
         # a reply that cannot finish in time: the answer is the extractive one, soon after the limit
         started = time.monotonic()
         slow = ask("What did Blinken say?", store=seed_store, **forced(url, "Blinken said " + "that " * 150, llm_timeout=1.0))
