@@ -28,7 +28,8 @@ def summary(report: dict) -> str:
     for corpus, result in report["corpora"].items():
         test = result["systems"]["system"]["test"]["overall"]
         lines.append(f"| {corpus} | {result['articles']} | {test['n']} | "
-                     + " | ".join(_fmt(test[m]) for m in HEADLINE) + f" | {gap(result):+.3f} |")
+                     + " | ".join(_fmt(test[m]) for m in HEADLINE)
+                     + (f" | {gap(result):+.3f} |" if result["systems"]["system"]["tune"]["overall"]["n"] else " | |"))
         if "generated" in result["systems"]:  # qa eval --llm-url: the LLM's checked answers beside them
             test = result["systems"]["generated"]["test"]["overall"]
             lines.append(f"| {corpus}, generated | {result['articles']} | {test['n']} | "

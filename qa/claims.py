@@ -3,26 +3,29 @@
 A claim is one sentence of the model's reply with its ``[n]`` markers. It is *supported* when
 1. its markers point to sentences the model was given (a claim without a marker is attributed to the
    one given sentence that supports it best, if any does: "attributed");
-2. every figure and every name in it occurs in the sentences it cites: the hard rule, no score can
-   overrule it ("more than 130" needs 130 there, "Blinken" needs Blinken);
-3. its *support score*, the share of its content words (stemmed, stopwords left out) that occur in the
-   cited sentences, is at least ``SUPPORT_THRESHOLD``.
+2. every figure and every name in it occurs in the sentences it cites, and a negation in it ("not",
+   "never", "n't") has one there: the hard rule, no score can overrule it ("more than 130" needs 130
+   there, "Blinken" needs Blinken);
+3. its *support score* (``support_score``: the content words of the claim, and their order, found in
+   the cited sentences) is at least ``SUPPORT_THRESHOLD``.
 
-This is a lexical check: it catches invented figures and names and sentences built of words the
-sources do not have; it does not catch a negation or roles swapped between two names that both occur.
+This is a lexical check: it catches invented figures and names, negations the source does not make
+and sentences built of words (or word orders) the source does not have; it does not catch two roles
+swapped when both occur near each other, or a negation the claim leaves out.
 Nothing here calls a model or reads the store.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
-from qa.signals import content_words, stems
+from qa.signals import content_words
 from qa.types import Claim
 
-# Chosen on the eval's tune split (docs/evals.md): with SmolLM2's replies, the claims cited to a right
-# sentence score 0.6 and more, claims paired with a random other candidate sentence mostly under 0.4.
+# Set by hand before any measurement, not fitted: docs/evals.md reports what it lets through.
 SUPPORT_THRESHOLD = 0.6
+PAIR_WINDOW = 3  # content words: "killed 40 fighters" holds the pair (killed, fighters)
 
 _MARKER = re.compile(r"\[\s*(?:sentence|source)?\s*(\d{1,3}(?:\s*[,;]\s*(?:sentence|source)?\s*\d{1,3})*)\s*\]", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\[\"“'A-Z0-9])")
@@ -38,6 +41,7 @@ _NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60
 # Capitalised only because they start a sentence: not names. (Stopwords are left out anyway.)
 _STARTERS = frozenset("""according also although after as at before both but during even however if in it its
 meanwhile no not on since so that the there these this those though thus when where while yes yet""".split())
+_NEGATION = re.compile(r"\b(?:not|no|never|none|nor|neither|without)\b|n[’']t\b", re.I)
 _REFUSALS = re.compile(r"\b(?:do(?:es)?\s*n[o']?t|cannot|can't|don't)\s+(?:answer|say|mention|state|provide|"
                        r"contain|include|tell)|\bno information\b|\bnot (?:mentioned|stated|given|specified)\b", re.I)
 
@@ -120,32 +124,65 @@ def _has_name(name: str, words: set[str]) -> bool:
 
 
 def missing(claim: str, quotes: Sequence[str]) -> tuple[str, ...]:
-    """The figures and names of ``claim`` that none of ``quotes`` holds: each one makes it unsupported.
+    """The figures and names of ``claim`` that none of ``quotes`` holds, and "not" for a negation none of
+    them has: each one makes the claim unsupported.
 
     >>> missing("Kirby said 40 trucks entered Gaza.", ["John Kirby said 40 aid trucks entered on Monday."])
     ('gaza',)
     >>> missing("Israeli troops killed six.", ["Israel said its troops killed 6 fighters."])
     ()
+    >>> missing("The envoy was not the prime minister.", ["The envoy met the prime minister."])
+    ('not',)
     """
     text = " ".join(quotes)
     words = {re.sub(r"[’']s?$", "", w) for w in re.findall(r"[\w’'\-]+", text.lower())}
     lost = [f for f in sorted(figures(claim)) if f not in figures(text)]
-    return tuple(lost + [n for n in names(claim) if not _has_name(n, words) and n not in figures(claim)])
+    lost += [n for n in names(claim) if not _has_name(n, words) and n not in figures(claim)]
+    if _NEGATION.search(claim) and not _NEGATION.search(text):
+        lost.append("not")
+    return tuple(lost)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer  # PyStemmer, as the keyword index uses
+
+    return Stemmer.Stemmer("english")
+
+
+def _sequence(text: str) -> list[str]:
+    """The stems of the content words of ``text``, in order."""
+    return _stemmer().stemWords(list(content_words(text)))
 
 
 def support_score(claim: str, quotes: Sequence[str]) -> float:
-    """The share of the claim's content words (as stems) that occur in the quotes; 1.0 for a claim of none.
+    """How much of the claim the quotes hold: the mean of two shares, (1) its content words (as stems)
+    found in the quotes, and (2) its pairs of consecutive content words found in the same order within
+    ``PAIR_WINDOW`` content words of each other in one quote, which a sentence built from the quote's
+    words in another order ("Hamas freed 200 prisoners" from "Hamas freed hostages for 200 prisoners")
+    loses. 0.0 for a claim without content words: it says nothing that can be checked.
 
     >>> support_score("Kirby is the national security spokesman.", ["John Kirby, the national security spokesman, spoke."])
     1.0
     >>> support_score("Kirby resigned in protest.", ["John Kirby, the national security spokesman, spoke."])
-    0.3333
+    0.1667
+    >>> support_score("The spokesman is national security Kirby.", ["John Kirby, the national security spokesman, spoke."])
+    0.6667
     """
-    own = stems(claim)
+    own = _sequence(claim)
     if not own:
-        return 1.0
-    held = stems(" ".join(quotes))
-    return round(sum(1 for s in own if s in held) / len(own), 4)
+        return 0.0
+    sequences = [_sequence(q) for q in quotes]
+    held = {w for seq in sequences for w in seq}
+    words = sum(1 for w in own if w in held) / len(own)
+    pairs = list(zip(own, own[1:]))
+    if not pairs:
+        return round(words, 4)
+    near = set()
+    for seq in sequences:
+        for i, a in enumerate(seq):
+            near.update((a, b) for b in seq[i + 1: i + 1 + PAIR_WINDOW])
+    return round((words + sum(1 for p in pairs if p in near) / len(pairs)) / 2, 4)
 
 
 def check(claim: str, cited: Sequence[int], given: Sequence[str], threshold: float = SUPPORT_THRESHOLD) -> Claim:
@@ -170,6 +207,8 @@ def check(claim: str, cited: Sequence[int], given: Sequence[str], threshold: flo
         if best is not None and best.supported:
             return Claim(claim, best.cited, True, best.score, attributed=True)
         return Claim(claim, (), False, 0.0, reason="cites no sentence, and no given sentence supports it")
+    if not _sequence(claim):
+        return Claim(claim, tuple(cited), False, 0.0, reason="it says nothing that can be checked")
     quotes = [given[n - 1] for n in cited]
     lost = missing(claim, quotes)
     score = support_score(claim, quotes)

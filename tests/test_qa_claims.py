@@ -46,7 +46,8 @@ def test_refusals_and_scores():
     assert is_refusal("The articles do not answer this question.")
     assert is_refusal("The sentences don't mention the score.")
     assert not is_refusal("Kirby said no [1].")
-    assert support_score("", ["x"]) == 1.0
+    assert support_score("", ["x"]) == 0.0
+    assert check("The no. [1]", [1], GIVEN).reason == "it says nothing that can be checked"  # SmolLM2 wrote that
     assert missing("Six were killed on Monday.", ["6 were killed Monday."]) == ()
 
 
