@@ -115,3 +115,17 @@ def test_llm_settings_are_checked():
     assert Settings.from_env({"QA_LLM_URL": "http://127.0.0.1:1/v1", "QA_LLM_TIMEOUT": "5"}).llm_timeout == 5.0
     with pytest.raises(ConfigError, match="QA_LLM_URL"):
         Settings.from_env({"QA_LLM_URL": "localhost:8080"})
+
+
+def test_cli_flags_give_the_extractive_answer_and_a_note_when_the_llm_is_unreachable(seed_store):
+    from evals.llm_server import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    result = subprocess.run([sys.executable, "-m", "qa", "ask", "--store", str(seed_store), "--llm-url", url,
+                             "--llm-timeout", "5", QUESTION], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "[1]" in result.stdout and "Sources:" in result.stdout
+    assert "Note: the language model failed" in result.stderr and url in result.stderr
+    bad = subprocess.run([sys.executable, "-m", "qa", "ask", "--store", str(seed_store), "--llm-url", "localhost:8080",
+                          QUESTION], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and "QA_LLM_URL" in bad.stderr and "Traceback" not in bad.stderr
