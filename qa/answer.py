@@ -98,7 +98,21 @@ class Engine:
         query = f"{question} {context}".strip()
         embedding = self.retriever.embed_query(query)
         hits = self.retriever.search(query, max(s.top_k, s.evidence_passages, s.support_passages), embedding)
-        candidates, places = self._candidates(question, context, embedding, hits[: s.support_passages])
+        found = self.retriever.sentences(embedding, s.sentence_hits)
+        # the passages of the sentences nearest the question compete to answer too, wherever their
+        # passage ranked: a passage on many things can rank low although one sentence answers
+        searched = hits[: s.support_passages]
+        have = {h.chunk.id for h in searched}
+        extra = []
+        for f in found:
+            if f.chunk.id not in have:
+                have.add(f.chunk.id)
+                extra.append(Hit(f.chunk, 0.0, None, None))
+        leads = {h.chunk.id for h in hits[: s.evidence_passages]} | {f.chunk.id for f in found}
+        nearest: dict[tuple[str, int], int] = {}
+        for position, f in enumerate(found):
+            nearest.setdefault((f.chunk.source, f.start), position)
+        candidates, places = self._candidates(question, context, embedding, searched + extra, leads, nearest)
         return Gathered(question, query, hits, candidates, places, history)
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
@@ -128,10 +142,11 @@ class Engine:
         return Answer(found.question, "\n".join(lines), False, tuple(citations), passages, sure, found.query,
                       _short(kind, citations[0], found.question))
 
-    def _candidates(self, question: str, context: str, embedding: list[float],
-                    hits: list[Hit]) -> tuple[list[Ranked], list[tuple[Hit, Span]]]:
+    def _candidates(self, question: str, context: str, embedding: list[float], hits: list[Hit], leads: set[str],
+                    nearest: dict[tuple[str, int], int]) -> tuple[list[Ranked], list[tuple[Hit, Span]]]:
         """The sentences of the hits, each once (overlapping chunks share sentences), with their signals;
-        those of the first ``evidence_passages`` hits may answer, the others only support."""
+        those of the ``leads`` chunks may answer, the others only support. ``near`` is the rank of the
+        sentences found by their own vectors (``Retriever.sentences``)."""
         vocabulary = self.retriever.vocabulary
         terms = question_terms(question, context, vocabulary.idf)
         if not hits or not terms:
@@ -161,7 +176,7 @@ class Engine:
         focus_stems = stems(" ".join(focus(question)))
         top = hits[0].score or 1.0
         floor = min((h.dense for h in hits if h.dense is not None), default=0.0)
-        rows, places, leads = [], [], []
+        rows, places = [], []
         for position, hit, span, text, similarity, near in sentences:
             text_stems = stems(text)
             own = soft_matches(terms, term_vectors, text_stems, matrix(content_words(text)))
@@ -171,11 +186,10 @@ class Engine:
                 lexical=weighted_share([float(t.stem in text_stems) for t in terms], terms), kind=kind,
                 sentence=text, question=question, focus_stems=focus_stems, retrieval=hit.score / top,
                 both_sides=hit.dense_rank is not None and hit.keyword_rank is not None, passage_rank=position,
-                known=known))
+                known=known, sentence_rank=nearest.get((hit.chunk.source, span.start))))
             places.append((hit, span))
-            leads.append(position < self.settings.evidence_passages)
-        candidates = [Ranked(i, hit.chunk.source, text, tuple(row), lead=lead)
-                      for i, ((_, hit, _, text, _, _), row, lead) in enumerate(zip(sentences, add_gaps(rows), leads))]
+        candidates = [Ranked(i, hit.chunk.source, text, tuple(row), lead=hit.chunk.id in leads)
+                      for i, ((_, hit, _, text, _, _), row) in enumerate(zip(sentences, add_gaps(rows)))]
         return candidates, places
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from index.embed import default_model_path
 from index.encoder import query_encoder
-from index.store import Store, StoredChunk
+from index.store import SENTENCES, Store, StoredChunk
 from qa.errors import NoIndexError, StoreError
 
 # Relative-score fusion (what llama-index's QueryFusionRetriever calls "relative_score"), sides weighted
@@ -37,6 +37,15 @@ class Hit:
     dense_rank: int | None  # 1-based, None when the side did not return it
     keyword_rank: int | None
     dense: float | None = None  # cosine of the query with the chunk, when the dense side returned it
+
+
+@dataclass(frozen=True)
+class SentenceHit:
+    """A sentence found by its own vector: the chunk it was stored with, where it starts, its cosine."""
+
+    chunk: StoredChunk
+    start: int
+    cosine: float
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,19 @@ class Retriever:
         hits = [Hit(chunks[cid], fused[cid], dense_rank.get(cid), keyword_rank.get(cid), dense_scores.get(cid))
                 for cid in ranked if cid in chunks]
         return hits[:k]
+
+    def sentences(self, embedding: list[float], n: int) -> list["SentenceHit"]:
+        """The ``n`` sentences of the corpus nearest the query vector, best first: a passage of many
+        sentences on one topic can rank low although one of its sentences answers. Chunks not (or no
+        longer) in the catalog are left out, as ``search`` leaves them out."""
+        self._ready()
+        if n < 1:
+            return []
+        result = self.store.collection(SENTENCES).query(query_embeddings=[embedding], n_results=n,
+                                                        include=["metadatas", "distances"])
+        found = [(m["chunk"], int(m["start"]), 1.0 - d) for m, d in zip(result["metadatas"][0], result["distances"][0])]
+        chunks = self.store.chunks(c for c, _, _ in found)
+        return [SentenceHit(chunks[c], start, cosine) for c, start, cosine in found if c in chunks]
 
     def dense_only(self, query: str, k: int) -> list[StoredChunk]:
         """The plain vector retrieval a tutorial would do (top ``k`` by cosine): the eval baseline."""
