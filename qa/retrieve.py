@@ -164,7 +164,9 @@ class Retriever:
             return []
         result = self.store.collection(SENTENCES).query(query_embeddings=[embedding], n_results=n,
                                                         include=["metadatas", "distances"])
-        found = [(m["chunk"], int(m["start"]), 1.0 - d) for m, d in zip(result["metadatas"][0], result["distances"][0])]
+        # a record being rewritten by a running `qa index` can come back without its metadata: skip it
+        found = [(m["chunk"], int(m["start"]), 1.0 - d)
+                 for m, d in zip(result["metadatas"][0], result["distances"][0]) if m]
         chunks = self.store.chunks(c for c, _, _ in found)
         return [SentenceHit(chunks[c], start, cosine) for c, start, cosine in found if c in chunks]
 
