@@ -26,7 +26,7 @@ from index.embed import default_model_path, embed_with_spans, load_embedder
 from index.encoder import export, exported
 from index.errors import ConfigError, QAError
 from index.read import corpus_files, read_corpus
-from index.store import Store, node_for, open_store
+from index.store import Store, node_for, open_store, sentence_rows
 from index.types import Article, Chunk, Skipped
 
 Encoder = Callable[[list[str], list[list[tuple[int, int]]]], tuple[list, list]]
@@ -229,13 +229,11 @@ def sentence_records(chunks: list[Chunk], vectors: list) -> list[tuple[str, list
 def _fill_sentence_vectors(store: Store) -> None:
     """Give an index made before sentences were searchable its sentence vectors, from the per-sentence
     vectors its catalog already keeps: nothing is embedded again."""
-    import numpy as np
-
     ids = [chunk.id for chunk, _, _ in store.all_chunks()]
     for i in range(0, len(ids), BATCH_CHUNKS):
         stored = store.chunks(ids[i:i + BATCH_CHUNKS])
         chunks = [Chunk(c.id, c.source, c.start, c.end, c.text, c.sentences) for c in stored.values() if c.vectors]
-        rows = [np.frombuffer(stored[c.id].vectors, dtype=np.float16).reshape(len(c.sentences), -1) for c in chunks]
+        rows = [sentence_rows(stored[c.id]) for c in chunks]
         store.add_sentence_vectors(sentence_records(chunks, rows))
     store.set_meta(sentence_vectors="1")
 

@@ -69,6 +69,22 @@ class StoredChunk:
     vectors: bytes | None = None  # float16 rows, one per sentence: their late-chunking embeddings
 
 
+def sentence_rows(chunk: StoredChunk):
+    """The chunk's per-sentence vectors as a float16 array, one row per sentence (None without them).
+
+    >>> import numpy as np
+    >>> c = StoredChunk("c", "a.txt", 0, 7, "Aa. Bb.", (Span(0, 3), Span(4, 7)), "T", None, None,
+    ...                 np.ones((2, 3), dtype=np.float16).tobytes())
+    >>> sentence_rows(c).shape
+    (2, 3)
+    """
+    import numpy as np
+
+    if not chunk.vectors:
+        return None
+    return np.frombuffer(chunk.vectors, dtype=np.float16).reshape(len(chunk.sentences), -1)
+
+
 @dataclass(frozen=True)
 class StoredArticle:
     source: str

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.store import Stats, StoredArticle, open_store
+from index.store import Stats, StoredArticle, open_store, sentence_rows
 from index.types import Span
 from qa.errors import BadQuestionError
 from qa.evidence import answer_type, focus, short_span
@@ -145,7 +145,7 @@ class Engine:
     def _candidates(self, question: str, context: str, embedding: list[float], hits: list[Hit], leads: set[str],
                     nearest: dict[tuple[str, int], int]) -> tuple[list[Ranked], list[tuple[Hit, Span]]]:
         """The sentences of the hits, each once (overlapping chunks share sentences), with their signals;
-        those of the ``leads`` chunks may answer, the others only support. ``near`` is the rank of the
+        those of the ``leads`` chunks may answer, the others only support. ``nearest`` is the rank of the
         sentences found by their own vectors (``Retriever.sentences``)."""
         vocabulary = self.retriever.vocabulary
         terms = question_terms(question, context, vocabulary.idf)
@@ -209,9 +209,10 @@ def passage(hit: Hit) -> Passage:
 
 def _sentence_similarities(chunk, query: "np.ndarray") -> list[float]:
     """Cosine of the query with each sentence's late-chunking vector (0 where there is none)."""
-    if not chunk.vectors:
+    rows = sentence_rows(chunk)
+    if rows is None:
         return [0.0] * len(chunk.sentences)
-    rows = np.frombuffer(chunk.vectors, dtype=np.float16).reshape(len(chunk.sentences), -1).astype(np.float32)
+    rows = rows.astype(np.float32)
     return np.nan_to_num(rows @ query, nan=0.0).tolist()
 
 
