@@ -76,7 +76,8 @@ def weekday_dates(sentence: str, published: str | None) -> list[tuple[int, int, 
 def pronoun_referent(text: str, start: int) -> tuple[str, str] | None:
     """(pronoun, name) when the sentence at ``text[start:]`` opens with he/she/they: of the names in
     the nearest preceding sentence that has one, the one the article has mentioned most so far (its
-    surname counted), the first on a tie. A guess, shown as one. None otherwise.
+    surname counted), then the one of more words (a full name over a capitalised noun), then the
+    first. A guess, shown as one. None otherwise.
 
     >>> t = "Blinken, on his third trip, spoke. He made the remarks in Tel Aviv."
     >>> pronoun_referent(t, t.index("He"))
@@ -99,5 +100,5 @@ def pronoun_referent(text: str, start: int) -> tuple[str, str] | None:
             if words:
                 names.append(" ".join(words))
         if names:
-            return m.group(1), max(names, key=lambda n: before.count(n.split()[-1]))
+            return m.group(1), max(names, key=lambda n: (before.count(n.split()[-1]), len(n.split())))
     return None
