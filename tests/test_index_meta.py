@@ -113,3 +113,18 @@ def test_the_chat_shows_outlet_date_weekday_and_who_she_is(dated_store):
     pier = ask("When will the repairs to the northern pier finish?", store=store)
     shown = render_answer(pier, 0, lambda source: article(source, store=store))
     assert "She<span class=\"qa-note\"> [she = Ilse Varga]</span>" in shown
+
+
+def test_the_chat_asks_within_the_dates_the_reader_gives(dated_store):
+    from qa.settings import Settings
+    from ui.app import add_question, answer_pending, messages, new_conversation
+
+    _, store = dated_store
+    settings, conversation = Settings.from_env(store=store), new_conversation()
+    with pytest.raises(BadQuestionError, match="YYYY-MM-DD"):
+        add_question(conversation, "What happened in Zorblax?", settings, "October", None)
+    assert conversation["turns"] == []
+    add_question(conversation, "What happened in Zorblax?", settings, "2023-11-01", "")
+    list(answer_pending(conversation, settings))
+    assert {p.source for p in conversation["turns"][0]["answer"].passages} == {"bridge.md"}
+    assert "Only articles published from 2023-11-01 to any date." in messages(conversation, settings)[1]["content"]

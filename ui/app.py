@@ -9,6 +9,7 @@ dropped, and "New chat" during an answer throws the late answer away.
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import index  # noqa: F401  (offline environment before gradio loads)
 from qa.answer import article, ask, clean_question, corpus_stats, engine_for
 from qa.errors import BadQuestionError, NoIndexError, QAError
+from qa.retrieve import check_dates
 from qa.settings import Settings
 from ui.render import PENDING, highlight, render_answer, render_error, render_question  # noqa: F401
 from ui.tools import overrides as _overrides
@@ -51,12 +53,16 @@ def new_conversation() -> dict:
     return {"turns": [], "generation": 0, "working": False}
 
 
-def add_question(conversation: dict, message: str, settings: Settings) -> None:
-    """Queue ``message`` in ``conversation`` (shown at once, answered in order); ``BadQuestionError``
-    when it is empty or too long, leaving the conversation as it was."""
+def add_question(conversation: dict, message: str, settings: Settings, since: str | None = None,
+                 until: str | None = None) -> None:
+    """Queue ``message`` in ``conversation`` (shown at once, answered in order), to be answered from
+    articles published between ``since`` and ``until`` when given; ``BadQuestionError`` when it is
+    empty or too long or a date is not YYYY-MM-DD, leaving the conversation as it was."""
     question = clean_question(message, settings.max_question_chars)
+    since, until = check_dates(since, until)
     with _conversation_lock:
-        conversation["turns"].append({"question": question, "state": "pending", "answer": None, "error": None})
+        conversation["turns"].append({"question": question, "state": "pending", "answer": None, "error": None,
+                                      "since": since, "until": until})
 
 
 def reset(conversation: dict) -> None:
@@ -78,6 +84,9 @@ def messages(conversation: dict, settings: Settings) -> list[dict]:
             content = render_error(turn["error"])
         else:
             content = render_answer(turn["answer"], i, lambda source: article(source, **_overrides(settings)))
+        if turn.get("since") or turn.get("until"):
+            content = (f"<p class='qa-range'>Only articles published from {turn.get('since') or 'any date'} "
+                       f"to {turn.get('until') or 'any date'}.</p>{content}")
         out.append({"role": "assistant", "content": content})
     return out
 
@@ -92,14 +101,18 @@ def _history(turns: list[dict]) -> list[dict]:
 
 
 def answer_pending(conversation: dict, settings: Settings) -> Iterator[list[dict]]:
-    """Answer every queued question of ``conversation`` in order, yielding the chat after each. Only one
-    call works on a conversation at a time: another returns at once (the working one picks its
-    questions up), so two questions sent quickly are both answered, in order."""
-    with _conversation_lock:
-        if conversation["working"]:
-            return
-        conversation["working"] = True
-        generation = conversation["generation"]
+    """Answer every queued question of ``conversation`` in order, yielding the chat after each. One
+    call answers a conversation at a time; another waits for it and then takes over what is left (or
+    shows the chat as it is), so two questions sent quickly are both answered, in order, and the
+    last chat a call shows is never older than one shown before it."""
+    while True:
+        with _conversation_lock:
+            if not conversation["working"]:
+                conversation["working"] = True
+                generation = conversation["generation"]
+                break
+        time.sleep(0.05)
+    shown = False
     while True:
         with _conversation_lock:
             if conversation["generation"] != generation:
@@ -107,16 +120,20 @@ def answer_pending(conversation: dict, settings: Settings) -> Iterator[list[dict
             turn = next((t for t in conversation["turns"] if t["state"] == "pending"), None)
             if turn is None:
                 conversation["working"] = False
-                return
+                break
             history = _history(conversation["turns"][:conversation["turns"].index(turn)])
         try:
-            answer, error = ask(turn["question"], history, **_overrides(settings)), None
+            answer = ask(turn["question"], history, turn.get("since"), turn.get("until"), **_overrides(settings))
+            error = None
         except QAError as err:
             answer, error = None, str(err)
         with _conversation_lock:
             if conversation["generation"] != generation:
                 return
             turn.update(state="error" if error else "answered", answer=answer, error=error)
+        shown = True
+        yield messages(conversation, settings)
+    if not shown:
         yield messages(conversation, settings)
 
 
@@ -175,13 +192,17 @@ def create_app(settings: Settings):
         notice = gr.HTML("", elem_id="qa-notice-box")
         with gr.Row():
             clear = gr.Button("New chat", elem_id="qa-clear", size="sm")
+        with gr.Accordion("Only articles published between two dates (optional)", open=False, elem_id="qa-dates"):
+            with gr.Row():
+                since = gr.Textbox(label="From (YYYY-MM-DD)", elem_id="qa-since", max_length=10, placeholder="2023-10-01")
+                until = gr.Textbox(label="To (YYYY-MM-DD)", elem_id="qa-until", max_length=10, placeholder="2023-12-31")
         gr.Markdown("Examples (fill the box; Enter sends):")
         with gr.Row(elem_id="qa-examples"):
             example_buttons = [gr.Button(e, size="sm", elem_classes=["qa-example"]) for e in EXAMPLES]
 
-        def on_submit(message, state):
+        def on_submit(message, state, first, last):
             try:
-                add_question(state, message, settings)
+                add_question(state, message, settings, first, last)
             except BadQuestionError as err:
                 # the reader's text stays in the box; the reason is shown under it
                 return gr.skip(), gr.skip(), f"<p class='qa-notice' role='alert'>⚠ {err}</p>"
@@ -195,7 +216,7 @@ def create_app(settings: Settings):
             return [], "", corpus_line(settings)
 
         for trigger in (box.submit, send.click):
-            trigger(on_submit, [box, conversation], [chat, box, notice], queue=False, show_progress="hidden",
+            trigger(on_submit, [box, conversation, since, until], [chat, box, notice], queue=False, show_progress="hidden",
                     trigger_mode="multiple", api_visibility="private").then(
                 on_work, [conversation], [chat], show_progress="hidden", trigger_mode="multiple",
                 api_visibility="private")
