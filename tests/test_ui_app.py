@@ -407,6 +407,9 @@ def test_names_focus_ring_targets_and_page_metadata(server, browser):
     assert ring[0] != "none" and ring[1] >= 2
     assert page.title() == "News Q&A: ask the news articles"
     assert "sources, outlets and dates" in page.locator("meta[name=description]").first.get_attribute("content")
+    assert "sources, outlets and dates" in page.locator("meta[property='og:description']").first.get_attribute("content")
+    assert page.locator("meta[property='og:title']").first.get_attribute("content") == "News Q&A: ask the news articles"
+    assert "Click to try out" not in page.content() and "og:image" not in page.content()
     assert b"<svg" in page.request.get(server + "favicon.ico").body()  # the tab's icon is the app's, not Gradio's
     page.close()
 

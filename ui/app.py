@@ -35,9 +35,7 @@ DESCRIPTION = ("Ask questions about a folder of news articles; every answer is t
 HERE = Path(__file__).resolve().parent
 CSS = (HERE / "chat.css").read_text(encoding="utf-8")
 SCRIPT = (HERE / "chat.js").read_text(encoding="utf-8")
-HEAD = (f'<meta name="description" content="{DESCRIPTION}">'
-        f'<meta property="og:title" content="{TITLE}"><meta property="og:description" content="{DESCRIPTION}">'
-        f"<script>{SCRIPT}</script>")
+HEAD = f'<meta name="description" content="{DESCRIPTION}"><script>{SCRIPT}</script>'
 # one lock for every conversation's bookkeeping (short critical sections; answering happens outside it)
 _conversation_lock = threading.Lock()
 _feedback_lock = threading.Lock()
@@ -300,7 +298,11 @@ def serve(settings: Settings, block: bool = True):
     app = create_app(settings)
     app.queue(default_concurrency_limit=4)
     # /v1 and the bearer gate go on the FastAPI app Gradio builds (its MCP endpoint has no login of its own)
-    fastapi_kwargs = {"routes": router(settings).routes, "middleware": [Middleware(BearerGate, key=api_key(settings))]}
+    from ui.page import PageMeta
+
+    fastapi_kwargs = {"routes": router(settings).routes,
+                      "middleware": [Middleware(BearerGate, key=api_key(settings)),
+                                     Middleware(PageMeta, title=TITLE, description=DESCRIPTION)]}
     return app.launch(server_name=settings.host, server_port=settings.port, auth=auth, share=False,
                       prevent_thread_lock=not block, css=CSS, head=HEAD, favicon_path=HERE / "icon.svg",
                       show_error=False, mcp_server=settings.mcp, app_kwargs=fastapi_kwargs)
