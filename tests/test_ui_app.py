@@ -288,21 +288,22 @@ def test_trash_then_thumbs_up_records_the_new_question(server, served_store, bro
 def test_empty_question_keeps_the_text_says_why_and_send_is_disabled(server, browser):
     page = open_chat(browser, server)
     box, send = page.locator("#qa-input textarea"), page.locator("#qa-send")
-    assert send.is_disabled() and box.get_attribute("maxlength") == "1000"
+    page.wait_for_function("document.querySelector('#qa-send').disabled", timeout=2_000)  # as the page settles
+    assert box.get_attribute("maxlength") == "1000"
     assert "of 1,000 characters" in page.locator("#qa-hint").inner_text()
     box.fill("   ")
-    page.wait_for_timeout(400)
+    page.wait_for_function("document.querySelector('#qa-count').innerText === '3'", timeout=10_000)
     assert send.is_disabled()
     box.press("Enter")
     page.wait_for_selector("#qa-notice-box .qa-notice", timeout=10_000)
     assert "the question is empty" in page.locator("#qa-notice-box").inner_text()
     assert box.input_value() == "   " and page.locator("#qa-chat .message-row").count() == 0
     box.fill("Who is John Kirby?")
-    page.wait_for_timeout(400)
-    assert send.is_enabled() and page.locator("#qa-count").inner_text() == "18"
+    page.wait_for_function("document.querySelector('#qa-count').innerText === '18'", timeout=10_000)
+    assert send.is_enabled()
     send.click()
     answers_shown(page, 1)
-    assert page.locator("#qa-notice-box").inner_text().strip() == ""
+    page.wait_for_function("document.querySelector('#qa-notice-box').innerText.trim() === ''", timeout=10_000)
     page.close()
 
 

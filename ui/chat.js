@@ -12,7 +12,7 @@
     if (count && count.textContent !== n) count.textContent = n;
   }
   document.addEventListener('input', refresh, true);
-  setInterval(refresh, 300);  // the box is also filled and emptied by the server (examples, send)
+  setInterval(refresh, 150);  // the box is also filled and emptied by the server (examples, send)
   document.addEventListener('click', function (e) {
     const ref = e.target.closest && e.target.closest('a.qa-ref');
     if (ref) {
