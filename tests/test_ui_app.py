@@ -239,6 +239,8 @@ def test_two_questions_sent_quickly_are_both_answered_and_each_n_shows_its_own_s
     held.wait_held(2)
     held.release()
     answers_shown(page, 2)
+    page.wait_for_timeout(2000)  # both answering calls have ended: the chat must still hold both answers
+    assert page.locator("#qa-chat .qa-answer").count() == 2
     text = page.locator("#qa-chat").inner_text()
     assert text.index("Who is John Kirby?") < text.index("displaced in Gaza?")
     first_source = page.locator("#qa-chat .qa-answer").nth(0).locator(".qa-file").first.inner_text()

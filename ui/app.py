@@ -100,9 +100,9 @@ def _history(turns: list[dict]) -> list[dict]:
 
 def answer_pending(conversation: dict, settings: Settings) -> Iterator[list[dict]]:
     """Answer every queued question of ``conversation`` in order, yielding the chat after each. One
-    call answers a conversation at a time; another waits for it and then takes over what is left (or
-    shows the chat as it is), so two questions sent quickly are both answered, in order, and the
-    last chat a call shows is never older than one shown before it."""
+    call answers a conversation at a time; another waits for it and then takes over what is left, so
+    two questions sent quickly are both answered, in order. A call with nothing left to answer yields
+    nothing (the page's handler then tells Gradio to leave the chat as it is)."""
     while True:
         with _conversation_lock:
             if not conversation["working"]:
@@ -110,7 +110,6 @@ def answer_pending(conversation: dict, settings: Settings) -> Iterator[list[dict
                 generation = conversation["generation"]
                 break
         time.sleep(0.05)
-    shown = False
     while True:
         with _conversation_lock:
             if conversation["generation"] != generation:
@@ -129,9 +128,6 @@ def answer_pending(conversation: dict, settings: Settings) -> Iterator[list[dict
             if conversation["generation"] != generation:
                 return
             turn.update(state="error" if error else "answered", answer=answer, error=error)
-        shown = True
-        yield messages(conversation, settings)
-    if not shown:
         yield messages(conversation, settings)
 
 
@@ -207,7 +203,14 @@ def create_app(settings: Settings):
             return messages(state, settings), "", ""
 
         def on_work(state):
-            yield from answer_pending(state, settings)
+            # a call that answered nothing must still yield: Gradio 6 empties the chat of a generator
+            # that ends without yielding (seen when two questions are sent quickly); skip = leave it as is
+            shown = False
+            for chat_messages in answer_pending(state, settings):
+                shown = True
+                yield chat_messages
+            if not shown:
+                yield gr.skip()
 
         def on_clear(state):
             reset(state)
