@@ -76,6 +76,15 @@ def check_dates(since: object, until: object) -> tuple[str | None, str | None]:
     return out[0], out[1]
 
 
+def within_dates(chunks: dict[str, StoredChunk]) -> dict[str, StoredChunk]:
+    """``chunks`` (id -> chunk) of articles published in the range a surrounding ``dated()`` block
+    set; all of them outside one. Every way of finding chunks (passages, sentences) goes through it."""
+    dates = _date_range.get()
+    if not dates:
+        return chunks
+    return {cid: c for cid, c in chunks.items() if in_range(c.date, *dates)}
+
+
 @contextmanager
 def dated(since: str | None, until: str | None) -> Iterator[None]:
     """Within this block (in this thread), searches only return chunks of articles published between
@@ -202,8 +211,7 @@ class Retriever:
         fused = relative_score_fusion([dense_scores, keyword_scores], FUSION_WEIGHTS)
         ranked = sorted(fused, key=fused.get, reverse=True)[: k * 2 * depth]
         chunks = self.store.chunks(ranked)  # only chunks of articles the catalog says are complete
-        if dates:
-            chunks = {cid: c for cid, c in chunks.items() if in_range(c.date, *dates)}
+        chunks = within_dates(chunks)
         hits = [Hit(chunks[cid], fused[cid], dense_rank.get(cid), keyword_rank.get(cid), dense_scores.get(cid))
                 for cid in ranked if cid in chunks]
         return hits[:k]
