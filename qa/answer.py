@@ -19,7 +19,7 @@ from index.types import Span
 from qa.errors import BadQuestionError
 from qa.evidence import answer_type, focus, short_span
 from qa.followup import context_for, validate_history
-from qa.retrieve import Hit, Retriever
+from qa.retrieve import Hit, Retriever, dated
 from qa.selector import Ranked, choose_lines, confidence, load_selector, rank, without_repeats
 from qa.settings import Settings
 from qa.signals import (add_gaps, already_given, content_words, question_terms, signal_row,
@@ -238,11 +238,15 @@ def corpus_stats(**overrides) -> Stats:
     return engine_for(Settings.from_env(**overrides)).store.stats()
 
 
-def ask(question: str, history: list[dict] | None = None, **overrides) -> Answer:
+def ask(question: str, history: list[dict] | None = None, since: str | None = None, until: str | None = None,
+        **overrides) -> Answer:
     """Answer ``question`` from the indexed articles, with cited sentences, or abstain.
 
-    ``history`` is the chat so far as {"role", "content"} dicts; ``overrides`` are ``Settings`` fields
-    (``store=``, ``top_k=``, ``min_confidence=`` ...) on top of the ``QA_*`` environment.
-    Raises ``BadQuestionError`` for an empty or over-long question, ``NoIndexError`` without an index.
+    ``history`` is the chat so far as {"role", "content"} dicts; ``since``/``until`` (ISO dates, either
+    may be None) answer from articles published in that range only (``qa.retrieve.in_range``);
+    ``overrides`` are ``Settings`` fields (``store=``, ``top_k=``, ``min_confidence=`` ...) on top of
+    the ``QA_*`` environment. Raises ``BadQuestionError`` for an empty or over-long question or a bad
+    date, ``NoIndexError`` without an index.
     """
-    return engine_for(Settings.from_env(**overrides)).ask(question, history)
+    with dated(since, until):
+        return engine_for(Settings.from_env(**overrides)).ask(question, history)
