@@ -26,7 +26,7 @@ from index.embed import default_model_path, embed_with_spans, load_embedder
 from index.encoder import export, exported
 from index.errors import ConfigError, QAError
 from index.read import corpus_files, read_corpus
-from index.store import Store, node_for, open_store
+from index.store import Store, node_for, open_store, sentence_rows
 from index.types import Article, Chunk, Skipped
 
 Encoder = Callable[[list[str], list[list[tuple[int, int]]]], tuple[list, list]]
@@ -121,6 +121,8 @@ def build(
             if not exported(store.folder, model):  # the query path's encoder: made once, here, where torch is loaded
                 export(store.folder, model)
             encode = encode or (lambda texts, spans: embed_with_spans(load_embedder(model), texts, spans))
+            if store.meta("sentence_vectors") != "1":  # an index made before sentences were searchable
+                _fill_sentence_vectors(store)
             summary = _update(store, corpus, len(files), encode, chunk_words, overlap, progress, batch_chunks, model)
     except Exception as err:  # a write that failed for want of room says so, and where
         full = None if isinstance(err, QAError) else store.disk_full(err)
@@ -158,6 +160,7 @@ def _update(store: Store, corpus: Path, total: int, encode: Encoder, chunk_words
         for node, vector in zip(nodes, vectors):
             node.embedding = vector
         store.add_vectors(nodes)
+        store.add_sentence_vectors(sentence_records(chunks, sentence_vectors))
         store.finish(chunks, articles, {c.id: v.tobytes() for c, v in zip(chunks, sentence_vectors)})
         embedded += len(chunks)
         batch.items.clear()
@@ -196,6 +199,43 @@ def _sentence_spans(chunk: Chunk, embedded_text: str) -> list[tuple[int, int]]:
     """Where the chunk's sentences are in the text that is embedded (metadata header, then the chunk)."""
     base = len(embedded_text) - len(chunk.text)
     return [(base + s.start - chunk.start, base + s.end - chunk.start) for s in chunk.sentences]
+
+
+def sentence_records(chunks: list[Chunk], vectors: list) -> list[tuple[str, list[float], dict]]:
+    """(id, vector, metadata) of each sentence of ``chunks`` once (overlapping chunks share sentences;
+    the first chunk holding one keeps it), from the chunks' per-sentence vectors.
+
+    >>> from index.types import Span
+    >>> a = Chunk("c1", "x.txt", 0, 9, "Aa. Bb. C", (Span(0, 3), Span(4, 7)))
+    >>> b = Chunk("c2", "x.txt", 4, 12, "Bb. Cc.", (Span(4, 7), Span(8, 11)))
+    >>> v = [[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [float("nan"), 0.0]]]
+    >>> [(i, m["chunk"], m["start"]) for i, _, m in sentence_records([a, b], v)]
+    [('c1#0', 'c1', 0), ('c1#1', 'c1', 4)]
+    """
+    import numpy as np
+
+    seen: set[tuple[str, int]] = set()
+    records = []
+    for chunk, rows in zip(chunks, vectors):
+        for i, (span, row) in enumerate(zip(chunk.sentences, rows)):
+            if (chunk.source, span.start) in seen or not len(row) or not np.isfinite(row).all():
+                continue  # (a sentence past the model's input length has no vector: NaN)
+            seen.add((chunk.source, span.start))
+            records.append((f"{chunk.id}#{i}", [float(x) for x in row],
+                            {"document_id": chunk.source, "chunk": chunk.id, "start": span.start}))
+    return records
+
+
+def _fill_sentence_vectors(store: Store) -> None:
+    """Give an index made before sentences were searchable its sentence vectors, from the per-sentence
+    vectors its catalog already keeps: nothing is embedded again."""
+    ids = [chunk.id for chunk, _, _ in store.all_chunks()]
+    for i in range(0, len(ids), BATCH_CHUNKS):
+        stored = store.chunks(ids[i:i + BATCH_CHUNKS])
+        chunks = [Chunk(c.id, c.source, c.start, c.end, c.text, c.sentences) for c in stored.values() if c.vectors]
+        rows = [sentence_rows(stored[c.id]) for c in chunks]
+        store.add_sentence_vectors(sentence_records(chunks, rows))
+    store.set_meta(sentence_vectors="1")
 
 
 def _rebuild_bm25(store: Store) -> None:

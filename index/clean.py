@@ -39,6 +39,9 @@ _CREDIT = re.compile(r"^\.?\s*[A-Z0-9][A-Z0-9 /&.,'’()-]{2,80}$")
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _FULL_DATE = re.compile(rf"\b(?:({_MONTHS}) (\d{{1,2}}), (\d{{4}})|(\d{{1,2}}) ({_MONTHS}) (\d{{4}})|(\d{{4}})-(\d{{2}})-(\d{{2}}))\b")
 _SENTENCE_END = re.compile(r"[.!?…\"”’:;]$")
+# metadata lines: a Markdown front-matter block opening the file, and a "Date: ..." line near the top
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<body>.*?\n)---[ \t]*(?:\n|\Z)", re.DOTALL)
+DATE_LINE = re.compile(r"^(?:date|published|published on|posted|posted on|updated)\s*:\s*(?P<value>.+)$", re.IGNORECASE)
 
 TITLE_MAX_WORDS = 25  # a headline; a longer first line is the article's first paragraph
 DERIVED_TITLE_WORDS = 14
@@ -151,7 +154,14 @@ def clean(text: str) -> Cleaned:
     title: str | None = None
     outlet: str | None = None
     skip_next = False
+    front = m.end() if (m := FRONT_MATTER.match(text)) else 0
     for i, span in enumerate(lines):
+        if span.start < front:
+            removed.append((span, "front-matter"))
+            continue
+        if not body and DATE_LINE.match(text[span.start:span.end]):
+            removed.append((span, "date-line"))
+            continue
         if skip_next:
             removed.append((span, "photo-credit"))
             skip_next = False
@@ -173,7 +183,7 @@ def clean(text: str) -> Cleaned:
                 if m := _TITLE_OUTLET.match(line):
                     title, outlet = m.group("title").strip(), outlet or m.group("outlet").strip()
                 else:
-                    title = line
+                    title = line.lstrip("#").strip() or line  # a Markdown heading's marks are not its words
                 removed.append((span, "title"))
                 continue
         if not body and (m := _DATELINE.match(line)) and (m.group("outlet") or m.group("outlet2")):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from index.clean import clean
 from index.errors import CorpusError
+from index.meta import html_meta, text_meta
 from index.types import Article, Skipped
 
 TEXT_SUFFIXES = {".txt", ".md"}
@@ -66,8 +67,11 @@ def read_article(path: Path, source: str | None = None) -> Article:
     if len(data) > MAX_FILE_BYTES:
         raise CorpusError(f"{source}: {len(data) / 1e6:.1f} MB is larger than the {MAX_FILE_BYTES // 2**20} MB an article may be")
     text = decode(data, source)
+    stated = {}
     if path.suffix.lower() in HTML_SUFFIXES:
+        stated = html_meta(text)
         text = html_to_text(text)
+    stated = {**text_meta(text), **stated}
     cleaned = clean(text)
     if not cleaned.body:
         raise CorpusError(f"{source}: no article text left after removing boilerplate")
@@ -75,9 +79,9 @@ def read_article(path: Path, source: str | None = None) -> Article:
         source=source,
         text=text,
         sha256=hashlib.sha256(data).hexdigest(),
-        title=cleaned.title,
-        outlet=cleaned.outlet,
-        date=cleaned.date,
+        title=stated.get("title") or cleaned.title,
+        outlet=stated.get("outlet") or cleaned.outlet,
+        date=stated.get("date") or cleaned.date,
         body=cleaned.body,
         removed=cleaned.removed,
     )

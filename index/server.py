@@ -5,6 +5,7 @@ on several machines answer alike, and ``qa index`` from any machine updates it f
 (``<ns>`` is the namespace, ``qa`` by default):
 
 - ``<ns>-chunks``: the chunk vectors, written and queried by llama-index's ``ChromaVectorStore``;
+- ``<ns>-sentence-vectors``: one vector per sentence (its late-chunking vector), for sentence search;
 - ``<ns>-articles``: one record per article; document = its text, metadata = key, state, title, ...;
 - ``<ns>-sentences``: one record per chunk; metadata = offsets and sentence spans, document = the
   sentences' late-chunking vectors (float16, base64);
@@ -33,7 +34,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from index.errors import ConfigError, NoIndexError, QAError, ServerUnreachableError, StoreError
-from index.store import COLLECTION, SCHEMA_VERSION, Stats, Store, StoredArticle, StoredChunk
+from index.store import COLLECTION, SCHEMA_VERSION, SENTENCES, Stats, Store, StoredArticle, StoredChunk
 from index.types import Article, Chunk, Span
 
 PLACEHOLDER = [1.0]  # the embedding of a record that is data, not a vector
@@ -111,7 +112,7 @@ class ServerStore(Store):
 
         client = self.client()
         try:
-            if kind == COLLECTION:
+            if kind in (COLLECTION, SENTENCES):
                 handle = client.get_or_create_collection(
                     self._name(kind), metadata={"hnsw:space": "cosine"}, embedding_function=None
                 ) if create else client.get_collection(self._name(kind), embedding_function=None)
@@ -128,8 +129,8 @@ class ServerStore(Store):
         self._handles[kind] = handle
         return handle
 
-    def _open_collection(self):
-        return self._collection(COLLECTION)
+    def _open_collection(self, kind: str = COLLECTION):
+        return self._collection(kind)
 
     def _forget_chroma_client(self) -> None:
         super()._forget_chroma_client()
@@ -158,7 +159,7 @@ class ServerStore(Store):
             return False
 
     def create(self) -> None:
-        for kind in (COLLECTION, "articles", "sentences", "meta", "bm25"):
+        for kind in (COLLECTION, SENTENCES, "articles", "sentences", "meta", "bm25"):
             self._collection(kind, create=True)
         schema = self.meta("schema")
         if schema is None:
@@ -308,7 +309,7 @@ class ServerStore(Store):
         from chromadb.errors import NotFoundError
 
         client = self.client()
-        for kind in (COLLECTION, "articles", "sentences", "meta", "bm25"):
+        for kind in (COLLECTION, SENTENCES, "articles", "sentences", "meta", "bm25"):
             try:
                 client.delete_collection(self._name(kind))
             except NotFoundError:

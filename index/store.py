@@ -38,6 +38,9 @@ _FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # no space, over the f
 _WRITE_FAILED = ("disk i/o error", "disk is full", "no space left", "file too large", "quota exceeded")
 _PROBE_BYTES = 1 << 20  # a failed write counts as a full disk if this much cannot be written beside it
 COLLECTION = "chunks"
+# One vector per sentence (its late-chunking vector), for finding the sentences nearest a question
+# across the corpus: a passage of many sentences on one topic hides the one that answers
+SENTENCES = "sentence-vectors"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles(
@@ -64,6 +67,22 @@ class StoredChunk:
     outlet: str | None
     date: str | None
     vectors: bytes | None = None  # float16 rows, one per sentence: their late-chunking embeddings
+
+
+def sentence_rows(chunk: StoredChunk):
+    """The chunk's per-sentence vectors as a float16 array, one row per sentence (None without them).
+
+    >>> import numpy as np
+    >>> c = StoredChunk("c", "a.txt", 0, 7, "Aa. Bb.", (Span(0, 3), Span(4, 7)), "T", None, None,
+    ...                 np.ones((2, 3), dtype=np.float16).tobytes())
+    >>> sentence_rows(c).shape
+    (2, 3)
+    """
+    import numpy as np
+
+    if not chunk.vectors:
+        return None
+    return np.frombuffer(chunk.vectors, dtype=np.float16).reshape(len(chunk.sentences), -1)
 
 
 @dataclass(frozen=True)
@@ -110,8 +129,8 @@ class Store(ABC):
 
     def __init__(self) -> None:
         self._chroma_lock = threading.Lock()
-        self._chunks = None  # the Chroma collection of chunk vectors, once opened
-        self._chunks_identity: object = None
+        self._collections: dict[str, object] = {}  # Chroma collections by kind, once opened
+        self._collections_identity: object = None
         self._vector_store = None  # llama-index's wrapper of it, for writing
 
     # ---- catalog -------------------------------------------------------------------------------
@@ -208,19 +227,21 @@ class Store(ABC):
 
     # ---- Chroma --------------------------------------------------------------------------------
     @abstractmethod
-    def _open_collection(self):
-        """The Chroma collection of chunk vectors (cosine space, never Chroma's own embedder)."""
+    def _open_collection(self, kind: str = COLLECTION):
+        """The Chroma collection of chunk (or, for ``SENTENCES``, sentence) vectors: cosine space,
+        never Chroma's own embedder."""
 
-    def collection(self):
-        """The Chroma collection of chunk vectors (opened once, and again after the store was rebuilt
-        by another process). Asking queries it directly: llama-index is not imported to answer."""
+    def collection(self, kind: str = COLLECTION):
+        """The Chroma collection of chunk vectors, or of sentence vectors for ``SENTENCES`` (opened once,
+        and again after the store was rebuilt by another process). Asking queries them directly:
+        llama-index is not imported to answer."""
         with self._chroma_lock:
             identity = self.identity()
-            if self._chunks is not None and identity != self._chunks_identity:
+            if self._collections and identity != self._collections_identity:
                 self._forget_chroma_client()
-            if self._chunks is None:
-                self._chunks, self._chunks_identity = self._open_collection(), identity
-            return self._chunks
+            if kind not in self._collections:
+                self._collections[kind], self._collections_identity = self._open_collection(kind), identity
+            return self._collections[kind]
 
     def vector_store(self):
         """The llama-index ``ChromaVectorStore`` over ``collection()``, for writing at indexing."""
@@ -233,15 +254,25 @@ class Store(ABC):
             return self._vector_store
 
     def _forget_chroma_client(self) -> None:
-        self._chunks = self._vector_store = None
+        self._collections, self._vector_store = {}, None
 
     def add_vectors(self, nodes: list["TextNode"]) -> None:
         self.vector_store().add(nodes)
 
+    def add_sentence_vectors(self, records: list[tuple[str, list[float], dict]]) -> None:
+        """Store (id, vector, metadata) records of sentences; the metadata names the article as
+        ``document_id`` (as llama-index does for chunks), so ``delete_vectors`` finds them."""
+        collection = self.collection(SENTENCES)
+        for i in range(0, len(records), 1000):
+            page = records[i:i + 1000]
+            collection.upsert(ids=[r[0] for r in page], embeddings=[r[1] for r in page],
+                              metadatas=[r[2] for r in page])
+
     def delete_vectors(self, sources: Iterable[str]) -> None:
         sources = list(sources)
         for i in range(0, len(sources), 500):  # a call per 500, not per article: round trips count on a server
-            self.collection().delete(where={"document_id": {"$in": sources[i:i + 500]}})
+            for kind in (COLLECTION, SENTENCES):
+                self.collection(kind).delete(where={"document_id": {"$in": sources[i:i + 500]}})
 
     # ---- BM25 ----------------------------------------------------------------------------------
     def save_bm25(self, retriever: Any) -> None:
@@ -423,7 +454,7 @@ class LocalStore(Store):
 
 
     # ---- Chroma --------------------------------------------------------------------------------
-    def _open_collection(self):
+    def _open_collection(self, kind: str = COLLECTION):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -435,11 +466,11 @@ class LocalStore(Store):
         try:
             client = chromadb.PersistentClient(path=str(folder), settings=ChromaSettings(anonymized_telemetry=False))
             collection = client.get_or_create_collection(
-                COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
+                kind, metadata={"hnsw:space": "cosine"}, embedding_function=None
             )
         except Exception as err:  # chromadb raises many unrelated types for a damaged folder
             raise self._damaged(err) from None
-        if has_chunks and collection.count() == 0:
+        if kind == COLLECTION and has_chunks and collection.count() == 0:
             raise StoreError(f"the store in {self.folder} has lost its vectors; run `qa index --rebuild`")
         return collection
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.store import Stats, StoredArticle, open_store
+from index.store import Stats, StoredArticle, open_store, sentence_rows
 from index.types import Span
 from qa.errors import BadQuestionError
 from qa.evidence import answer_type, focus, short_span
 from qa.followup import context_for, validate_history
-from qa.retrieve import Hit, Retriever
+from qa.retrieve import Hit, Retriever, dated
 from qa.selector import Ranked, choose_lines, confidence, load_selector, rank, without_repeats
 from qa.settings import Settings
 from qa.signals import (add_gaps, already_given, content_words, question_terms, signal_row,
@@ -98,7 +98,21 @@ class Engine:
         query = f"{question} {context}".strip()
         embedding = self.retriever.embed_query(query)
         hits = self.retriever.search(query, max(s.top_k, s.evidence_passages, s.support_passages), embedding)
-        candidates, places = self._candidates(question, context, embedding, hits[: s.support_passages])
+        found = self.retriever.sentences(embedding, s.sentence_hits)
+        # the passages of the sentences nearest the question compete to answer too, wherever their
+        # passage ranked: a passage on many things can rank low although one sentence answers
+        searched = hits[: s.support_passages]
+        have = {h.chunk.id for h in searched}
+        extra = []
+        for f in found:
+            if f.chunk.id not in have:
+                have.add(f.chunk.id)
+                extra.append(Hit(f.chunk, 0.0, None, None))
+        leads = {h.chunk.id for h in hits[: s.evidence_passages]} | {f.chunk.id for f in found}
+        nearest: dict[tuple[str, int], int] = {}
+        for position, f in enumerate(found):
+            nearest.setdefault((f.chunk.source, f.start), position)
+        candidates, places = self._candidates(question, context, embedding, searched + extra, leads, nearest)
         return Gathered(question, query, hits, candidates, places, history)
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
@@ -136,10 +150,11 @@ class Engine:
         return Answer(found.question, "\n".join(lines), False, tuple(citations), passages, sure, found.query,
                       _short(kind, citations[0], found.question))
 
-    def _candidates(self, question: str, context: str, embedding: list[float],
-                    hits: list[Hit]) -> tuple[list[Ranked], list[tuple[Hit, Span]]]:
+    def _candidates(self, question: str, context: str, embedding: list[float], hits: list[Hit], leads: set[str],
+                    nearest: dict[tuple[str, int], int]) -> tuple[list[Ranked], list[tuple[Hit, Span]]]:
         """The sentences of the hits, each once (overlapping chunks share sentences), with their signals;
-        those of the first ``evidence_passages`` hits may answer, the others only support."""
+        those of the ``leads`` chunks may answer, the others only support. ``nearest`` is the rank of the
+        sentences found by their own vectors (``Retriever.sentences``)."""
         vocabulary = self.retriever.vocabulary
         terms = question_terms(question, context, vocabulary.idf)
         if not hits or not terms:
@@ -169,7 +184,7 @@ class Engine:
         focus_stems = stems(" ".join(focus(question)))
         top = hits[0].score or 1.0
         floor = min((h.dense for h in hits if h.dense is not None), default=0.0)
-        rows, places, leads = [], [], []
+        rows, places = [], []
         for position, hit, span, text, similarity, near in sentences:
             text_stems = stems(text)
             own = soft_matches(terms, term_vectors, text_stems, matrix(content_words(text)))
@@ -179,11 +194,10 @@ class Engine:
                 lexical=weighted_share([float(t.stem in text_stems) for t in terms], terms), kind=kind,
                 sentence=text, question=question, focus_stems=focus_stems, retrieval=hit.score / top,
                 both_sides=hit.dense_rank is not None and hit.keyword_rank is not None, passage_rank=position,
-                known=known))
+                known=known, sentence_rank=nearest.get((hit.chunk.source, span.start))))
             places.append((hit, span))
-            leads.append(position < self.settings.evidence_passages)
-        candidates = [Ranked(i, hit.chunk.source, text, tuple(row), lead=lead)
-                      for i, ((_, hit, _, text, _, _), row, lead) in enumerate(zip(sentences, add_gaps(rows), leads))]
+        candidates = [Ranked(i, hit.chunk.source, text, tuple(row), lead=hit.chunk.id in leads)
+                      for i, ((_, hit, _, text, _, _), row) in enumerate(zip(sentences, add_gaps(rows)))]
         return candidates, places
 
 
@@ -203,9 +217,10 @@ def passage(hit: Hit) -> Passage:
 
 def _sentence_similarities(chunk, query: "np.ndarray") -> list[float]:
     """Cosine of the query with each sentence's late-chunking vector (0 where there is none)."""
-    if not chunk.vectors:
+    rows = sentence_rows(chunk)
+    if rows is None:
         return [0.0] * len(chunk.sentences)
-    rows = np.frombuffer(chunk.vectors, dtype=np.float16).reshape(len(chunk.sentences), -1).astype(np.float32)
+    rows = rows.astype(np.float32)
     return np.nan_to_num(rows @ query, nan=0.0).tolist()
 
 
@@ -231,11 +246,15 @@ def corpus_stats(**overrides) -> Stats:
     return engine_for(Settings.from_env(**overrides)).store.stats()
 
 
-def ask(question: str, history: list[dict] | None = None, **overrides) -> Answer:
+def ask(question: str, history: list[dict] | None = None, since: str | None = None, until: str | None = None,
+        **overrides) -> Answer:
     """Answer ``question`` from the indexed articles, with cited sentences, or abstain.
 
-    ``history`` is the chat so far as {"role", "content"} dicts; ``overrides`` are ``Settings`` fields
-    (``store=``, ``top_k=``, ``min_confidence=`` ...) on top of the ``QA_*`` environment.
-    Raises ``BadQuestionError`` for an empty or over-long question, ``NoIndexError`` without an index.
+    ``history`` is the chat so far as {"role", "content"} dicts; ``since``/``until`` (ISO dates, either
+    may be None) answer from articles published in that range only (``qa.retrieve.in_range``);
+    ``overrides`` are ``Settings`` fields (``store=``, ``top_k=``, ``min_confidence=`` ...) on top of
+    the ``QA_*`` environment. Raises ``BadQuestionError`` for an empty or over-long question or a bad
+    date, ``NoIndexError`` without an index.
     """
-    return engine_for(Settings.from_env(**overrides)).ask(question, history)
+    with dated(since, until):
+        return engine_for(Settings.from_env(**overrides)).ask(question, history)

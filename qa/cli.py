@@ -84,13 +84,20 @@ def index_command(corpus, store, chroma_url, rebuild, quiet) -> None:
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
 @click.option("--top-k", type=int, help="Passages to return.")
+@click.option("--since", help="Answer from articles published on or after this date (YYYY-MM-DD).")
+@click.option("--until", help="Answer from articles published on or before this date (YYYY-MM-DD).")
 @llm_option
-def ask_command(question, store, chroma_url, as_json, top_k, llm_url, llm_model, llm_timeout) -> None:
-    """Answer QUESTION from the indexed articles, with numbered sources."""
+def ask_command(question, store, chroma_url, as_json, top_k, since, until, llm_url, llm_model, llm_timeout) -> None:
+    """Answer QUESTION from the indexed articles, with numbered sources (each with its outlet and
+    publication date, or "date not stated")."""
     from qa.answer import engine_for, source_line
+    from qa.present import date_label
+    from qa.retrieve import dated
 
-    answer = engine_for(_settings(store=store, chroma_url=chroma_url, top_k=top_k, llm_url=llm_url, llm_model=llm_model,
-                                  llm_timeout=llm_timeout)).ask(question)
+    engine = engine_for(_settings(store=store, chroma_url=chroma_url, top_k=top_k, llm_url=llm_url,
+                                  llm_model=llm_model, llm_timeout=llm_timeout))
+    with dated(since, until):
+        answer = engine.ask(question)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
@@ -105,7 +112,8 @@ def ask_command(question, store, chroma_url, as_json, top_k, llm_url, llm_model,
     if answer.citations:
         click.echo("\nSources:")
         for c in answer.citations:
-            click.echo(source_line(c))
+            stored = engine.store.article(c.source)
+            click.echo(source_line(c, date_label(stored.date if stored else None)))
     elif answer.passages:
         click.echo("\nClosest passages (no sentence in them answered with enough confidence; check for yourself):")
         for p in answer.passages[:3]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from qa.answer import ABSTAIN_TEXT, Gathered, engine_for
 from qa.claims import check_reply, is_refusal
 from qa.errors import ConfigError, LLMError, LLMTimeoutError
+from qa.retrieve import dated
 from qa.selector import rank
 from qa.settings import Settings
 from qa.types import Answer, Citation, Claim
@@ -189,11 +190,13 @@ def generated(settings: Settings, found: Gathered, extractive: Answer, ranker: d
     return last if isinstance(last, Answer) else extractive
 
 
-def ask_stream(question: str, history: list[dict] | None = None, **overrides) -> Iterator[str | Answer]:
+def ask_stream(question: str, history: list[dict] | None = None, since: str | None = None,
+               until: str | None = None, **overrides) -> Iterator[str | Answer]:
     """Like ``qa.ask()``, for a chat: the model's draft as str pieces while it writes (not checked: show it
     as a draft, as text), then the checked ``Answer`` to replace it. Without an LLM, only the ``Answer``."""
     engine = engine_for(Settings.from_env(**overrides))
-    found = engine.gather(question, history)
+    with dated(since, until):  # retrieval is all in gather: the range needs to hold only there
+        found = engine.gather(question, history)
     extractive = engine.extractive(found)
     if not engine.settings.llm_url:
         yield extractive

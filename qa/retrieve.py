@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from index.embed import default_model_path
 from index.encoder import query_encoder
-from index.store import Store, StoredChunk
-from qa.errors import NoIndexError, StoreError
+from index.store import SENTENCES, Store, StoredChunk
+from qa.errors import BadQuestionError, NoIndexError, StoreError
 
 # Relative-score fusion (what llama-index's QueryFusionRetriever calls "relative_score"), sides weighted
 # equally. Measured on evals/qa.jsonl against reciprocal rank fusion (k=60): hit@1 0.607 -> 0.705,
@@ -28,6 +30,71 @@ from qa.errors import NoIndexError, StoreError
 # winner on top.
 FUSION_WEIGHTS = (0.5, 0.5)
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # llama-index's BM25Retriever default, which built the index
+# With a date range, each side looks this many times deeper, since chunks of other dates are dropped
+DATED_DEPTH = 10
+_date_range: ContextVar[tuple[str | None, str | None] | None] = ContextVar("qa_date_range", default=None)
+
+
+def in_range(published: str | None, since: str | None, until: str | None) -> bool:
+    """Whether an article published on ``published`` (ISO ``YYYY-MM-DD``, or only ``YYYY``) falls in
+    [``since``, ``until``] (ISO dates, either open). An article with no stated date is in no range;
+    one dated by its year alone is in a range its year overlaps.
+
+    >>> in_range("2023-10-11", "2023-10-01", None), in_range("2023-10-11", None, "2023-10-10")
+    (True, False)
+    >>> in_range("2024", "2024-03-01", "2024-03-31"), in_range(None, None, "2030-01-01")
+    (True, False)
+    """
+    if not published:
+        return False
+    first, last = (published, published) if len(published) >= 10 else (f"{published}-01-01", f"{published}-12-31")
+    return (since is None or last[:10] >= since) and (until is None or first[:10] <= until)
+
+
+def check_dates(since: object, until: object) -> tuple[str | None, str | None]:
+    """``since`` and ``until`` as ISO dates (None stays None), or ``BadQuestionError`` saying why.
+
+    >>> check_dates("2023-10-01", None)
+    ('2023-10-01', None)
+    >>> check_dates("last week", None)
+    Traceback (most recent call last):
+    qa.errors.BadQuestionError: since must be a date as YYYY-MM-DD, not 'last week'
+    """
+    from datetime import date
+
+    out = []
+    for name, value in (("since", since), ("until", until)):
+        if value in (None, ""):
+            out.append(None)
+            continue
+        try:
+            out.append(date.fromisoformat(str(value).strip()).isoformat())
+        except ValueError:
+            raise BadQuestionError(f"{name} must be a date as YYYY-MM-DD, not {str(value)[:40]!r}") from None
+    if out[0] and out[1] and out[0] > out[1]:
+        raise BadQuestionError(f"since ({out[0]}) is after until ({out[1]})")
+    return out[0], out[1]
+
+
+def within_dates(chunks: dict[str, StoredChunk]) -> dict[str, StoredChunk]:
+    """``chunks`` (id -> chunk) of articles published in the range a surrounding ``dated()`` block
+    set; all of them outside one. Every way of finding chunks (passages, sentences) goes through it."""
+    dates = _date_range.get()
+    if not dates:
+        return chunks
+    return {cid: c for cid, c in chunks.items() if in_range(c.date, *dates)}
+
+
+@contextmanager
+def dated(since: str | None, until: str | None) -> Iterator[None]:
+    """Within this block (in this thread), searches only return chunks of articles published between
+    ``since`` and ``until`` (see ``in_range``); with neither, it changes nothing."""
+    since, until = check_dates(since, until)
+    token = _date_range.set((since, until) if since or until else None)
+    try:
+        yield
+    finally:
+        _date_range.reset(token)
 
 
 @dataclass(frozen=True)
@@ -37,6 +104,15 @@ class Hit:
     dense_rank: int | None  # 1-based, None when the side did not return it
     keyword_rank: int | None
     dense: float | None = None  # cosine of the query with the chunk, when the dense side returned it
+
+
+@dataclass(frozen=True)
+class SentenceHit:
+    """A sentence found by its own vector: the chunk it was stored with, where it starts, its cosine."""
+
+    chunk: StoredChunk
+    start: int
+    cosine: float
 
 
 @dataclass(frozen=True)
@@ -135,16 +211,35 @@ class Retriever:
     def search(self, query: str, k: int, embedding: list[float] | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``query``, fused from the dense and keyword sides."""
         embedder, dense, keyword = self._ready()
-        dense_scores = _nearest(dense, embedding or embedder.get_query_embedding(query), self.candidates)
-        keyword_scores = {cid: score for cid, score in _best_keyword(keyword, query) if score > 0}
+        dates = _date_range.get()
+        depth = DATED_DEPTH if dates else 1
+        dense_scores = _nearest(dense, embedding or embedder.get_query_embedding(query), self.candidates * depth)
+        keyword_scores = {cid: score for cid, score in _best_keyword(keyword, query, depth) if score > 0}
         dense_rank = {cid: rank for rank, cid in enumerate(dense_scores, 1)}
         keyword_rank = {cid: rank for rank, cid in enumerate(keyword_scores, 1)}
         fused = relative_score_fusion([dense_scores, keyword_scores], FUSION_WEIGHTS)
-        ranked = sorted(fused, key=fused.get, reverse=True)[: k * 2]
+        ranked = sorted(fused, key=fused.get, reverse=True)[: k * 2 * depth]
         chunks = self.store.chunks(ranked)  # only chunks of articles the catalog says are complete
+        chunks = within_dates(chunks)
         hits = [Hit(chunks[cid], fused[cid], dense_rank.get(cid), keyword_rank.get(cid), dense_scores.get(cid))
                 for cid in ranked if cid in chunks]
         return hits[:k]
+
+    def sentences(self, embedding: list[float], n: int) -> list["SentenceHit"]:
+        """The ``n`` sentences of the corpus nearest the query vector, best first: a passage of many
+        sentences on one topic can rank low although one of its sentences answers. Chunks not (or no
+        longer) in the catalog are left out, as ``search`` leaves them out."""
+        self._ready()
+        if n < 1:
+            return []
+        depth = DATED_DEPTH if _date_range.get() else 1
+        result = self.store.collection(SENTENCES).query(query_embeddings=[embedding], n_results=n * depth,
+                                                        include=["metadatas", "distances"])
+        # a record being rewritten by a running `qa index` can come back without its metadata: skip it
+        found = [(m["chunk"], int(m["start"]), 1.0 - d)
+                 for m, d in zip(result["metadatas"][0], result["distances"][0]) if m]
+        chunks = within_dates(self.store.chunks(c for c, _, _ in found))
+        return [SentenceHit(chunks[c], start, cosine) for c, start, cosine in found if c in chunks][:n]
 
     def dense_only(self, query: str, k: int) -> list[StoredChunk]:
         """The plain vector retrieval a tutorial would do (top ``k`` by cosine): the eval baseline."""
@@ -162,11 +257,12 @@ def _nearest(collection, embedding: list[float], n: int) -> dict[str, float]:
     return {cid: 1 + math.log(max(math.exp(-d), 1e-9)) for cid, d in zip(result["ids"][0], result["distances"][0])}
 
 
-def _best_keyword(keyword, query: str) -> list[tuple[str, float]]:
+def _best_keyword(keyword, query: str, depth: int = 1) -> list[tuple[str, float]]:
     """(chunk id, BM25 score), best first, as llama-index's ``BM25Retriever`` retrieves them."""
     import bm25s
 
     bm25, stemmer, k = keyword
+    k = min(k * depth, int(bm25.scores["num_docs"]))
     tokens = bm25s.tokenize(query, stemmer=stemmer, token_pattern=TOKEN_PATTERN, show_progress=False)
     documents, scores = bm25.retrieve(tokens, k=k, show_progress=False)
     return [(doc["node_id"], float(score)) for doc, score in zip(documents[0], scores[0])]

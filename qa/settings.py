@@ -48,6 +48,7 @@ class Settings:
     candidates: int = 20  # hits taken from each retriever before fusion
     evidence_passages: int = 5  # passages whose sentences compete to answer
     support_passages: int = 10  # passages searched for other articles' statements of the same fact
+    sentence_hits: int = 10  # sentences found by their own vectors, whose passages may answer too
     max_citation_lines: int = 3
     # Abstain when the answer's confidence is below this; None: the threshold fitted with the selector
     # (`python -m evals.fit`, on the eval's tune split; docs/evals.md).

@@ -26,7 +26,7 @@ CONTEXT_WEIGHT = 0.5  # a term that only the conversation supplies counts half
 # The signals, in the order the fitted selector expects them (qa/selector.json names them too).
 FEATURES = ("dense", "passage_dense", "lexical", "soft", "own_soft", "soft_min", "weakest", "unmatched",
             "context_soft", "typed", "type_missing", "focused", "retrieval", "both_sides", "passage_rank", "absent",
-            "absent_unmatched", "short",
+            "absent_unmatched", "short", "sentence_rank",
             "dense_gap", "lexical_gap", "soft_gap", "own_soft_gap", "context_gap")
 # Signals also given as the gap to the question's best candidate: "best of these" is what ranks
 GAPS = {"dense_gap": "dense", "lexical_gap": "lexical", "soft_gap": "soft", "own_soft_gap": "own_soft",
@@ -127,11 +127,14 @@ def weakest(values: Sequence[float], terms: Sequence[Term], heaviest: int = 3) -
 
 def signal_row(terms: Sequence[Term], own: np.ndarray, around: np.ndarray, *, dense: float, passage_dense: float,
                lexical: float, kind: str | None, sentence: str, question: str, focus_stems: frozenset[str],
-               retrieval: float, both_sides: bool, passage_rank: int, known: Sequence[bool]) -> list[float]:
+               retrieval: float, both_sides: bool, passage_rank: int, known: Sequence[bool],
+               sentence_rank: int | None = None) -> list[float]:
     """One candidate's signals in ``FEATURES`` order, the gaps left at 0 (``add_gaps`` fills them).
 
     ``own`` and ``around`` are the terms' matches (``soft_matches``) in the sentence and in the sentence
-    with its neighbours; ``known`` says of each term whether the corpus uses it at all.
+    with its neighbours; ``known`` says of each term whether the corpus uses it at all;
+    ``sentence_rank`` is the sentence's rank (0: first) among the corpus's sentences nearest the
+    question by their own vectors, None when it is not among them.
 
     >>> t = [Term("toll", "toll", 2.0), Term("gaza", "gaza", 1.0)]
     >>> row = signal_row(t, np.array([1.0, 0.4]), np.array([1.0, 0.2]), dense=0.5, passage_dense=0.6, lexical=0.67,
@@ -156,6 +159,7 @@ def signal_row(terms: Sequence[Term], own: np.ndarray, around: np.ndarray, *, de
         "absent": weighted_share([0.0 if k else 1.0 for k in known], terms),
         "absent_unmatched": weighted_share([float(not k and a < UNMATCHED_BELOW) for k, a in zip(known, around)], terms),
         "short": float(len(_SPACE.split(sentence.strip())) < 6),
+        "sentence_rank": 0.0 if sentence_rank is None else 1.0 / (1 + sentence_rank),
     }
     return [round(float(row.get(f, 0.0)), 6) for f in FEATURES]
 

@@ -120,7 +120,7 @@ def test_chroma_server_down_while_serving(tmp_path):
     from gradio_client import Client
 
     from qa.settings import Settings
-    from ui.app import respond
+    from ui.app import new_conversation, respond
 
     data = tmp_path / "chroma"
     with chroma_running(data) as (url, server):
@@ -137,13 +137,15 @@ def test_chroma_server_down_while_serving(tmp_path):
             with pytest.raises(Exception) as err:
                 client.predict(QUESTIONS[0], None, api_name="/ask")
             assert f"the index server at {url} is unreachable" in str(err.value)
-            (history, _, answers, _), = list(respond(QUESTIONS[0], [], [], chat))
-            assert history[-1]["content"].startswith(f"⚠ the index server at {url} is unreachable")
-            assert answers == []
+            conversation = new_conversation()
+            history = list(respond(QUESTIONS[0], conversation, chat))[-1]
+            assert f"⚠ the index server at {url} is unreachable" in history[-1]["content"]
+            assert conversation["turns"][0]["state"] == "error"
             with chroma_running(data, port=int(url.rsplit(":", 1)[1])):
                 assert client.predict(QUESTIONS[0], None, api_name="/ask") == before  # no restart of qa serve
-                history = list(respond(QUESTIONS[0], [], [], chat))[-1][0]
-                assert history[-1]["content"] == before["text"]
+                conversation = new_conversation()
+                list(respond(QUESTIONS[0], conversation, chat))
+                assert conversation["turns"][0]["answer"].text == before["text"]
 
 
 # `qa index`, held after it read the lease until the other indexer has read it too: the race that

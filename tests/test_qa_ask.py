@@ -55,6 +55,22 @@ def test_paraphrase_with_few_shared_words(seeded):
     assert not answer.abstained and "destroy Lebanon" in answer.text
 
 
+def test_a_sentence_is_found_by_its_own_vector_wherever_its_passage_ranks(seeded):
+    """The passage holding the displaced figure is one of many about Gaza's civilians and ranks below
+    the first five; its sentence is the nearest to the question, so it can answer."""
+    from qa.answer import engine_for
+    from qa.settings import Settings
+
+    question = "Roughly how many people in Gaza have been forced out of their homes?"
+    retriever = engine_for(Settings.from_env(**seeded)).retriever
+    embedding = retriever.embed_query(question)
+    first = retriever.sentences(embedding, 10)[0]
+    assert "2 million people were displaced" in first.chunk.text[first.start - first.chunk.start:]
+    assert first.chunk.id not in {h.chunk.id for h in retriever.search(question, 5, embedding)}
+    answer = run(question, seeded)
+    assert not answer.abstained and "2 million" in answer.citations[0].quote
+
+
 def test_name_only_question_is_found_by_the_keyword_side(seeded):
     answer = run("Kirby", seeded)
     assert "Kirby" in answer.citations[0].quote

@@ -1,21 +1,25 @@
-"""The Gradio chat: answers with numbered citations, a sources panel with highlighted evidence, feedback.
+"""The Gradio chat: each answer with its own numbered sources under it, feedback, and a conversation
+that never loses what the reader typed.
 
-It holds no retrieval or answering logic: every answer comes from ``qa.ask()``. All article and user
-text is HTML-escaped before it is put into markup (articles are untrusted input).
+It holds no retrieval or answering logic: every answer comes from ``qa.ask()``; ``ui.render`` turns an
+answer into escaped HTML. The conversation lives on the server (Gradio session state, shared by
+reference between a session's events), so a question sent while another is answered is queued, not
+dropped, and "New chat" during an answer throws the late answer away.
 """
 
-import html
 import json
 import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 
 import index  # noqa: F401  (offline environment before gradio loads)
-from qa.answer import article, ask, corpus_stats, engine_for
-from qa.errors import NoIndexError, QAError
+from qa.answer import article, ask, clean_question, corpus_stats, engine_for
+from qa.errors import BadQuestionError, NoIndexError, QAError
+from qa.retrieve import check_dates
 from qa.settings import Settings
-from qa.types import Answer
+from ui.render import PENDING, highlight, render_answer, render_error, render_question  # noqa: F401
 from ui.tools import overrides as _overrides
 from ui.tools import tools
 
@@ -25,143 +29,215 @@ EXAMPLES = [
     "What did Israel say it uncovered in Bureij?",
     "What did Blinken say about the war in Ukraine?",
 ]
-CSS = """
-.qa-sources mark { background: #ffe58a; padding: 0 2px; }
-.qa-source { border-left: 3px solid #888; padding: 4px 10px; margin: 8px 0; }
-.qa-closest { color: #666; }
-.qa-article { white-space: pre-wrap; max-height: 320px; overflow-y: auto; font-size: 0.9em; }
-"""
+TITLE = "News Q&A: ask the news articles"
+DESCRIPTION = ("Ask questions about a folder of news articles; every answer is the articles' own sentences, "
+               "with its sources, outlets and dates.")
+HERE = Path(__file__).resolve().parent
+CSS = (HERE / "chat.css").read_text(encoding="utf-8")
+SCRIPT = (HERE / "chat.js").read_text(encoding="utf-8")
+HEAD = f'<meta name="description" content="{DESCRIPTION}"><script>{SCRIPT}</script>'
+# one lock for every conversation's bookkeeping (short critical sections; answering happens outside it)
+_conversation_lock = threading.Lock()
 _feedback_lock = threading.Lock()
 
 
-def highlight(text: str, offset: int, spans: list[tuple[int, int]]) -> str:
-    """``text`` (which starts at ``offset`` in its article) as escaped HTML, ``spans`` in <mark>.
+def new_conversation() -> dict:
+    """A reader's conversation, kept on the server per browser session: its turns (question, state,
+    answer or error) and a generation that "New chat" bumps so that a late answer is dropped.
 
-    >>> highlight("A <b> C", 10, [(12, 15)])
-    'A <mark>&lt;b&gt;</mark> C'
+    >>> new_conversation()
+    {'turns': [], 'generation': 0, 'working': False}
     """
-    out, pos = [], 0
-    for start, end in sorted(spans):
-        start, end = max(start - offset, pos), min(end - offset, len(text))
-        if start >= end:
-            continue
-        out += [html.escape(text[pos:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
-        pos = end
-    out.append(html.escape(text[pos:]))
-    return "".join(out)
+    return {"turns": [], "generation": 0, "working": False}
 
 
-def render_sources(answer: Answer, settings: Settings) -> str:
-    """The sources panel: each citation in its passage, and the whole article on demand."""
-    if answer.abstained:
-        items = [f"<p><b>No answer:</b> {html.escape(answer.text)}</p>",
-                 "<p class='qa-closest'>No sentence answered with enough confidence. The closest passages, "
-                 "to check for yourself:</p>"]
-        for p in answer.passages[:3]:
-            items.append(f"<div class='qa-source qa-closest'><b>{html.escape(p.title)}</b> "
-                         f"<small>{html.escape(p.source)}</small><br>{html.escape(p.text)}</div>")
-        return "<div class='qa-sources'>" + "".join(items) + "</div>"
-    by_source: dict[str, list[tuple[int, int]]] = {}
-    for c in answer.citations:
-        by_source.setdefault(c.source, []).append((c.start, c.end))
-    items = []
-    for c in answer.citations:
-        stored = article(c.source, **_overrides(settings))
-        passage = stored.text[c.passage_start:c.passage_end] if stored else c.quote
-        outlet = f" · {html.escape(c.outlet)}" if c.outlet else ""
-        whole = ""
-        if stored:
-            whole = (f"<details><summary>Open the whole article</summary><div class='qa-article'>"
-                     f"{highlight(stored.text, 0, by_source[c.source])}</div></details>")
-        items.append(
-            f"<div class='qa-source' id='qa-cite-{c.number}'><b>[{c.number}] {html.escape(c.title)}</b>{outlet} "
-            f"<small>{html.escape(c.source)}</small><br>"
-            f"{highlight(passage, c.passage_start, [(c.start, c.end)])}{whole}</div>"
-        )
-    return "<div class='qa-sources'>" + "".join(items) + "</div>"
+def add_question(conversation: dict, message: str, settings: Settings, since: str | None = None,
+                 until: str | None = None) -> None:
+    """Queue ``message`` in ``conversation`` (shown at once, answered in order), to be answered from
+    articles published between ``since`` and ``until`` when given; ``BadQuestionError`` when it is
+    empty or too long or a date is not YYYY-MM-DD, leaving the conversation as it was."""
+    question = clean_question(message, settings.max_question_chars)
+    since, until = check_dates(since, until)
+    with _conversation_lock:
+        conversation["turns"].append({"question": question, "state": "pending", "answer": None, "error": None,
+                                      "since": since, "until": until})
+
+
+def reset(conversation: dict) -> None:
+    """Empty ``conversation`` in place; an answer still being computed for it is then thrown away."""
+    with _conversation_lock:
+        conversation["turns"].clear()
+        conversation["generation"] += 1
+        conversation["working"] = False
+
+
+def messages(conversation: dict, settings: Settings) -> list[dict]:
+    """The chat's messages: each question, then its answer (with its own sources), error or "searching"."""
+    out = []
+    for i, turn in enumerate(list(conversation["turns"])):
+        out.append({"role": "user", "content": render_question(turn["question"])})
+        if turn["state"] == "pending":
+            content = PENDING
+        elif turn["state"] == "error":
+            content = render_error(turn["error"])
+        else:
+            content = render_answer(turn["answer"], i, lambda source: article(source, **_overrides(settings)))
+        if turn.get("since") or turn.get("until"):
+            content = (f"<p class='qa-range'>Only articles published from {turn.get('since') or 'any date'} "
+                       f"to {turn.get('until') or 'any date'}.</p>{content}")
+        out.append({"role": "assistant", "content": content})
+    return out
+
+
+def _history(turns: list[dict]) -> list[dict]:
+    history = []
+    for turn in turns:
+        if turn["state"] == "answered":
+            history += [{"role": "user", "content": turn["question"]},
+                        {"role": "assistant", "content": turn["answer"].text}]
+    return history
+
+
+def answer_pending(conversation: dict, settings: Settings) -> Iterator[list[dict]]:
+    """Answer every queued question of ``conversation`` in order, yielding the chat after each. One
+    call answers a conversation at a time; another waits for it and then takes over what is left, so
+    two questions sent quickly are both answered, in order. A call with nothing left to answer yields
+    nothing (the page's handler then tells Gradio to leave the chat as it is)."""
+    while True:
+        with _conversation_lock:
+            if not conversation["working"]:
+                conversation["working"] = True
+                generation = conversation["generation"]
+                break
+        time.sleep(0.05)
+    while True:
+        with _conversation_lock:
+            if conversation["generation"] != generation:
+                return  # "New chat" meanwhile: it reset the flag and the turns
+            turn = next((t for t in conversation["turns"] if t["state"] == "pending"), None)
+            if turn is None:
+                conversation["working"] = False
+                break
+            history = _history(conversation["turns"][:conversation["turns"].index(turn)])
+        try:
+            answer = ask(turn["question"], history, turn.get("since"), turn.get("until"), **_overrides(settings))
+            error = None
+        except QAError as err:
+            answer, error = None, str(err)
+        with _conversation_lock:
+            if conversation["generation"] != generation:
+                return
+            turn.update(state="error" if error else "answered", answer=answer, error=error)
+        yield messages(conversation, settings)
+
+
+def respond(message: str, conversation: dict, settings: Settings) -> Iterator[list[dict]]:
+    """Ask ``message`` in ``conversation`` and yield the chat until it is answered (for callers that
+    do not need the page's two steps); a bad question comes back as ``BadQuestionError``."""
+    add_question(conversation, message, settings)
+    yield messages(conversation, settings)
+    yield from answer_pending(conversation, settings)
 
 
 def corpus_line(settings: Settings) -> str:
     try:
         stats = corpus_stats(**_overrides(settings))
     except QAError as err:
-        return html.escape(str(err))
+        return str(err)
     when = datetime.fromtimestamp(stats.last_indexed, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if stats.last_indexed else "never"
     return f"Corpus: {stats.articles} articles, {stats.chunks} passages; last indexed {when}."
 
 
-def respond(message: str, history: list[dict], answers: list[dict], settings: Settings) -> Iterator[tuple]:
-    """Stream the answer to ``message`` into the chat; yield (history, sources html, answers, textbox)."""
-    history = list(history or [])
-    asked = [{"role": m["role"], "content": m["content"]} for m in history]
-    history.append({"role": "user", "content": message})
-    try:
-        answer = ask(message, asked, **_overrides(settings))
-    except QAError as err:
-        history.append({"role": "assistant", "content": f"⚠ {err}"})
-        yield history, "", answers, ""
-        return
-    words = answer.text.split(" ")
-    history.append({"role": "assistant", "content": ""})
-    step = max(1, len(words) // 8)
-    for i in range(step, len(words), step):  # the answer appears progressively
-        history[-1] = {"role": "assistant", "content": " ".join(words[:i])}
-        yield history, "", answers, ""
-        time.sleep(0.02)
-    history[-1] = {"role": "assistant", "content": answer.text}
-    answers = list(answers or []) + [{"index": len(history) - 1, **answer.to_dict()}]
-    yield history, render_sources(answer, settings), answers, ""
-
-
-def save_feedback(settings: Settings, liked: bool | None, message_index: int, answers: list[dict]) -> None:
+def save_feedback(settings: Settings, liked: bool | None, message_index: int, conversation: dict) -> bool:
     """Append a thumbs up/down with its question, answer and citations to ``<store>/feedback.jsonl``;
-    ``liked`` is None when the reader takes a vote back (clicks the same thumb again)."""
-    answer = next((a for a in answers or [] if a["index"] == message_index), None)
-    if answer is None:
-        return
+    ``liked`` is None when the reader takes a vote back (clicks the same thumb again). Only answers
+    are recorded (not an error or a question still being answered); returns whether it was."""
+    turns = conversation["turns"]
+    turn = turns[message_index // 2] if message_index % 2 == 1 and message_index // 2 < len(turns) else None
+    if turn is None or turn["state"] != "answered":
+        return False
+    answer = turn["answer"].to_dict()
     record = {"time": datetime.now(timezone.utc).isoformat(), "liked": liked, "question": answer["question"],
               "answer": answer["text"], "abstained": answer["abstained"], "citations": answer["citations"]}
     settings.store.mkdir(parents=True, exist_ok=True)
     with _feedback_lock, open(settings.store / "feedback.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return True
 
 
 def create_app(settings: Settings):
     """The Gradio Blocks app for ``settings`` (not launched)."""
     import gradio as gr
 
-    with gr.Blocks(title="News Q&A") as app:
-        gr.Markdown("## Ask the news articles\nAnswers are the articles' own sentences, with numbered sources.")
+    limit = settings.max_question_chars
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown("## Ask the news articles\nAnswers are the articles' own sentences; each answer lists its "
+                    "own sources under it, with headline, outlet and date.")
         info = gr.Markdown(corpus_line(settings), elem_id="qa-corpus")
-        answers = gr.State([])
+        conversation = gr.State(new_conversation())
+        chat = gr.Chatbot(label="Conversation", height="70vh", render_markdown=False, elem_id="qa-chat",
+                          feedback_options=("Like", "Dislike"), buttons=[])
+        with gr.Row(equal_height=True):
+            box = gr.Textbox(placeholder="Ask about the articles…", label="Your question", show_label=False,
+                             elem_id="qa-input", max_length=limit, lines=1, max_lines=6, scale=6, autofocus=True)
+            send = gr.Button("Send", elem_id="qa-send", variant="primary", scale=1, min_width=80)
+        gr.HTML(f"<p id='qa-hint' class='qa-hint'>Enter sends, Shift+Enter makes a new line. "
+                f"<span id='qa-count'>0</span> of {limit:,} characters.</p>", elem_id="qa-help")
+        notice = gr.HTML("", elem_id="qa-notice-box")
         with gr.Row():
-            with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Chat", height=460, render_markdown=False, elem_id="qa-chat",
-                                  feedback_options=("Like", "Dislike"))
-                box = gr.Textbox(placeholder="Ask about the articles…", show_label=False, elem_id="qa-input",
-                                 submit_btn=True)
-                with gr.Row():
-                    clear = gr.Button("New chat", elem_id="qa-clear")
-                gr.Examples(EXAMPLES, inputs=box, label="Examples")
-            with gr.Column(scale=2):
-                gr.Markdown("### Sources")
-                sources = gr.HTML("<p>Citations appear here.</p>", elem_id="qa-sources")
+            clear = gr.Button("New chat", elem_id="qa-clear", size="sm")
+        with gr.Accordion("Only articles published between two dates (optional)", open=False, elem_id="qa-dates"):
+            with gr.Row():
+                since = gr.Textbox(label="From (YYYY-MM-DD)", elem_id="qa-since", max_length=10, placeholder="2023-10-01")
+                until = gr.Textbox(label="To (YYYY-MM-DD)", elem_id="qa-until", max_length=10, placeholder="2023-12-31")
+        gr.Markdown("Examples (fill the box; Enter sends):")
+        with gr.Row(elem_id="qa-examples"):
+            example_buttons = [gr.Button(e, size="sm", elem_classes=["qa-example"]) for e in EXAMPLES]
 
-        def on_submit(message, history, state):
-            yield from respond(message, history, state, settings)
+        def on_submit(message, state, first, last):
+            try:
+                add_question(state, message, settings, first, last)
+            except BadQuestionError as err:
+                # the reader's text stays in the box; the reason is shown under it
+                return gr.skip(), gr.skip(), f"<p class='qa-notice' role='alert'>⚠ {err}</p>"
+            return messages(state, settings), "", ""
 
-        box.submit(on_submit, [box, chat, answers], [chat, sources, answers, box], api_visibility="private")
-        clear.click(lambda: ([], "<p>Citations appear here.</p>", [], corpus_line(settings)), None,
-                    [chat, sources, answers, info], api_visibility="private")
+        def on_work(state):
+            # a call that answered nothing must still yield: Gradio 6 empties the chat of a generator
+            # that ends without yielding (seen when two questions are sent quickly); skip = leave it as is
+            shown = False
+            for chat_messages in answer_pending(state, settings):
+                shown = True
+                yield chat_messages
+            if not shown:
+                yield gr.skip()
+
+        def on_clear(state):
+            reset(state)
+            return [], "", corpus_line(settings)
+
+        for trigger in (box.submit, send.click):
+            trigger(on_submit, [box, conversation, since, until], [chat, box, notice], queue=False, show_progress="hidden",
+                    trigger_mode="multiple", api_visibility="private").then(
+                on_work, [conversation], [chat], show_progress="hidden", trigger_mode="multiple",
+                api_visibility="private")
+        clear.click(on_clear, [conversation], [chat, notice, info], queue=False, show_progress="hidden",
+                    api_visibility="private")
+        chat.clear(on_clear, [conversation], [chat, notice, info], queue=False, show_progress="hidden",
+                   api_visibility="private")
+        for button, example in zip(example_buttons, EXAMPLES):
+            button.click(lambda e=example: e, None, [box], queue=False, show_progress="hidden",
+                         api_visibility="private").then(
+                None, None, None, js="() => document.querySelector('#qa-input textarea').focus()")
 
         # Gradio finds the like data by this annotation's type, so this module must not use
         # `from __future__ import annotations` (the string "gr.LikeData" does not resolve: gr is local).
-        def on_like(state: list, data: gr.LikeData) -> None:
+        def on_like(state: dict, data: gr.LikeData) -> None:
             # Gradio sends True for Like, False for Dislike and "" when the reader clicks a chosen thumb again
             liked = data.liked if isinstance(data.liked, bool) else None
             save_feedback(settings, liked, data.index if isinstance(data.index, int) else data.index[0], state)
 
-        chat.like(on_like, [answers], None, api_visibility="private")
+        chat.like(on_like, [conversation], None, api_visibility="private")
         # the app's only public endpoints, and with `qa serve --mcp` its only MCP tools: /ask, /search, /article
         # (unqueued: Gradio's MCP server then calls them in-process, not through a client of its own)
         for tool in tools(settings):
@@ -208,7 +284,10 @@ def serve(settings: Settings, block: bool = True):
         print("\n".join(summary.lines()), file=sys.stderr)
     # answer one example now (the engine ask() uses): the model, both indexes and what answering
     # imports on first use are loaded before the page is up, so the first reader does not wait for them
-    engine_for(Settings.from_env(**_overrides(settings))).ask(EXAMPLES[0])
+    try:
+        engine_for(Settings.from_env(**_overrides(settings))).ask(EXAMPLES[0])
+    except QAError as err:  # an empty index, say: the page still starts and tells each reader why
+        print(f"warning: {err}", file=sys.stderr, flush=True)
     auth = None
     if settings.auth:
         user, _, password = settings.auth.partition(":")
@@ -222,7 +301,11 @@ def serve(settings: Settings, block: bool = True):
     app = create_app(settings)
     app.queue(default_concurrency_limit=4)
     # /v1 and the bearer gate go on the FastAPI app Gradio builds (its MCP endpoint has no login of its own)
-    fastapi_kwargs = {"routes": router(settings).routes, "middleware": [Middleware(BearerGate, key=api_key(settings))]}
+    from ui.page import PageMeta
+
+    fastapi_kwargs = {"routes": router(settings).routes,
+                      "middleware": [Middleware(BearerGate, key=api_key(settings)),
+                                     Middleware(PageMeta, title=TITLE, description=DESCRIPTION)]}
     return app.launch(server_name=settings.host, server_port=settings.port, auth=auth, share=False,
-                      prevent_thread_lock=not block, css=CSS, show_error=False, mcp_server=settings.mcp,
-                      app_kwargs=fastapi_kwargs)
+                      prevent_thread_lock=not block, css=CSS, head=HEAD, favicon_path=HERE / "icon.svg",
+                      show_error=False, mcp_server=settings.mcp, app_kwargs=fastapi_kwargs)
