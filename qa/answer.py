@@ -116,8 +116,16 @@ class Engine:
         return Gathered(question, query, hits, candidates, places, history)
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
-        s = self.settings
         found = self.gather(question, history)
+        answer = self.extractive(found)
+        if self.settings.llm_url:  # bring your own LLM: its answer checked sentence by sentence, else this one
+            from qa.compose import generated
+            answer = generated(self.settings, found, answer, self.selector["ranker"])
+        return answer
+
+    def extractive(self, found: Gathered) -> Answer:
+        """The answer made of the candidates' own sentences, or a refusal."""
+        s = self.settings
         selector = self.selector
         passages = tuple(passage(h) for h in found.hits[: s.top_k])
         given = already_given([c.text for c in found.candidates], found.history)

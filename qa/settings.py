@@ -27,6 +27,10 @@ _ENV = {
     "mcp": "QA_MCP",
     "chroma_url": "QA_CHROMA_URL",
     "namespace": "QA_NAMESPACE",
+    "llm_url": "QA_LLM_URL",
+    "llm_model": "QA_LLM_MODEL",
+    "llm_api_key": "QA_LLM_API_KEY",
+    "llm_timeout": "QA_LLM_TIMEOUT",
 }
 
 
@@ -60,6 +64,17 @@ class Settings:
     mcp: bool = False  # `qa serve --mcp`: also serve the MCP tools (ui/tools.py)
     chroma_url: str | None = None  # a Chroma server (http://host:port) instead of the store folder
     namespace: str = "qa"  # on a Chroma server: the prefix of this index's collections
+    # Bring your own LLM (qa/compose.py): an OpenAI-compatible base URL (http://host:port/v1). None: answers
+    # stay extractive and nothing is contacted.
+    llm_url: str | None = None
+    llm_model: str = "default"  # the model name sent to that server (Ollama and OpenAI need a real one)
+    llm_api_key: str | None = None  # sent as the bearer key; never read from OPENAI_API_KEY
+    llm_timeout: float = 60.0  # seconds for the whole generated answer; then the extractive one is given
+    llm_sentences: int = 8  # candidate sentences numbered for the model
+    llm_max_tokens: int = 200
+    # The model's "the articles do not answer" makes the answer a refusal only while the extractive
+    # confidence is under this; above it the extractive answer is given (docs/evals.md).
+    llm_refusal_below: float = 0.5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -93,6 +108,11 @@ class Settings:
             converted[name] = value
         result = replace(self, **converted)
         sure = result.min_confidence
+        if result.llm_url is not None and not result.llm_url.startswith(("http://", "https://")):
+            raise ConfigError(f"the LLM URL (QA_LLM_URL) must be an http:// or https:// base URL such as "
+                              f"http://127.0.0.1:8080/v1, got {result.llm_url!r}")
+        if result.llm_timeout <= 0 or result.llm_sentences < 1 or result.llm_max_tokens < 1:
+            raise ConfigError("llm_timeout (QA_LLM_TIMEOUT), llm_sentences and llm_max_tokens must be positive")
         if result.top_k < 1 or result.candidates < result.top_k or (sure is not None and not 0 <= sure <= 1):
             raise ConfigError("top_k must be at least 1, candidates at least top_k, min_confidence in [0, 1]")
         return result

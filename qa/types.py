@@ -46,6 +46,25 @@ class ShortAnswer:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """One sentence of a generated answer and its check against the sentences it cites (``qa.claims``).
+
+    ``supported`` is true only when every figure and name of ``text`` occurs in the sentences it cites
+    and ``score`` (the share of its content words they hold) reaches the threshold. ``cited``: for a
+    supported claim, the answer's citation numbers; for an unsupported one, the numbers the model gave
+    (of the sentences it was shown), which are not the answer's citations.
+    """
+
+    text: str  # the sentence as the model wrote it, without its [n] markers
+    cited: tuple[int, ...]
+    supported: bool
+    score: float
+    missing: tuple[str, ...] = ()  # figures and names not found in the cited sentences
+    reason: str = ""  # why it is not supported ("" when it is)
+    attributed: bool = False  # the model gave no marker; the project found the sentence that supports it
+
+
+@dataclass(frozen=True)
 class Answer:
     """What the reader gets: ``text`` with [n] markers, its citations, and the passages retrieved."""
 
@@ -57,6 +76,9 @@ class Answer:
     confidence: float = 0.0
     query: str = ""  # what was searched: the question, plus what a follow-up leans on
     short: ShortAnswer | None = None  # when the question asks for a figure, name, day or place
+    mode: str = "extractive"  # "generated": written by the configured LLM, every sentence of it checked
+    claims: tuple[Claim, ...] = ()  # the generated sentences and their checks, unsupported ones included
+    note: str = ""  # why a configured LLM's answer is not the one given (error, timeout, nothing supported)
 
     def to_dict(self) -> dict:
         return asdict(self)

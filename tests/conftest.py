@@ -11,7 +11,8 @@ for name, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_
                     "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False"}.items():
     os.environ[name] = value
 for name in ("QA_STORE", "QA_CORPUS", "QA_MIN_CONFIDENCE", "QA_SELECTOR", "QA_TOP_K", "QA_AUTH", "QA_HOST", "QA_PORT",
-             "QA_CHROMA_URL", "QA_NAMESPACE", "QA_API_KEY", "QA_MCP"):
+             "QA_CHROMA_URL", "QA_NAMESPACE", "QA_API_KEY", "QA_MCP", "QA_LLM_URL", "QA_LLM_MODEL", "QA_LLM_API_KEY",
+             "QA_LLM_TIMEOUT"):
     os.environ.pop(name, None)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,4 +88,14 @@ def api_server(tmp_path_factory) -> str:
 
     store = tmp_path_factory.mktemp("api-served") / "qa"
     with served(SEEDS, store, extra_env={"QA_AUTH": f"reader:{API_PASSWORD}", "QA_MCP": "1"}) as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def llm_server() -> str:
+    """The /v1 base URL of a real llama.cpp server (xllamacpp) with SmolLM2-135M on a free loopback port,
+    shared by the session; a server that cannot start fails the tests that need it (no skip)."""
+    from evals.llm_server import llm_running
+
+    with llm_running() as (url, _):
         yield url

@@ -22,7 +22,8 @@ def overrides(settings: Settings) -> dict:
     """``settings`` as the keyword arguments of ``qa.ask()`` and friends."""
     return {"store": settings.store, "embed_model": settings.embed_model, "top_k": settings.top_k,
             "min_confidence": settings.min_confidence, "selector": settings.selector, "chroma_url": settings.chroma_url,
-            "namespace": settings.namespace}
+            "namespace": settings.namespace, "llm_url": settings.llm_url, "llm_model": settings.llm_model,
+            "llm_api_key": settings.llm_api_key, "llm_timeout": settings.llm_timeout}
 
 
 def answer_dict(answer: Answer, settings: Settings) -> dict:
