@@ -19,6 +19,7 @@ from index.types import Span
 from qa.errors import BadQuestionError
 from qa.evidence import answer_type, focus, short_span
 from qa.followup import context_for, validate_history
+from qa.language import foreign_language, refusal
 from qa.retrieve import Hit, Retriever, dated
 from qa.selector import Ranked, choose_lines, confidence, load_selector, rank, without_repeats
 from qa.settings import Settings
@@ -133,7 +134,9 @@ class Engine:
         ranked = without_repeats(rank(found.candidates, selector["ranker"]), repeated)
         sure = confidence(ranked, selector)
         if not ranked or sure < self.min_confidence:
-            return Answer(found.question, ABSTAIN_TEXT, True, (), passages, sure, found.query)
+            language = foreign_language(found.question)  # a refusal says why when the question is not English
+            return Answer(found.question, refusal(language) if language else ABSTAIN_TEXT, True, (), passages, sure,
+                          found.query)
         citations, lines = [], []
         kind = answer_type(found.question)
         for line in choose_lines(ranked, selector["line_ratio"], selector["support_ratio"], s.max_citation_lines, kind):

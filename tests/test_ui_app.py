@@ -61,11 +61,17 @@ def test_api_follow_up_uses_history(client):
 def test_api_abstains(client):
     answer = client.predict("Who won the 2024 US presidential election?", None, api_name="/ask")
     assert answer["abstained"] is True and answer["citations"] == []
+    french = client.predict("Combien de personnes ont été déplacées à Gaza ?", None, api_name="/ask")
+    assert french["abstained"] and "in French" in french["text"] and "English articles" in french["text"]
 
 
-@pytest.mark.parametrize("question,history", [("", None), ("x" * 100_000, None), ("Who?", [{"role": "robot"}])])
-def test_api_bad_input_is_refused_and_the_server_carries_on(client, question, history):
-    with pytest.raises(Exception):
+@pytest.mark.parametrize("question,history,message", [
+    ("", None, "empty"), ("x" * 100_000, None, "the limit is 1000"),
+    ("Who?", [{"role": "robot"}], "role")])
+def test_api_bad_input_is_refused_with_the_projects_message_and_the_server_carries_on(client, question, history, message):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message):
         client.predict(question, history, api_name="/ask")
     assert client.predict("Who is John Kirby?", None, api_name="/ask")["citations"]
 
