@@ -65,6 +65,18 @@ def test_api_abstains(client):
     assert french["abstained"] and "in French" in french["text"] and "English articles" in french["text"]
 
 
+def test_api_keeps_to_a_date_range(client):
+    # the seeds are of 2023 and 2024 (one states its year): nothing was published before 2020
+    dated = client.predict("Who is John Kirby?", None, None, "2020-01-01", api_name="/ask")
+    assert dated["abstained"] and dated["passages"] == []
+    recent = client.predict("Who is John Kirby?", None, "2024-01-01", None, api_name="/ask")
+    assert {p["source"] for p in recent["passages"]} <= {"001_1d9d1f8b594cee10.txt"}  # the one dated 2024
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="YYYY-MM-DD"):
+        client.predict("Who is John Kirby?", None, "last week", None, api_name="/ask")
+
+
 @pytest.mark.parametrize("question,history,message", [
     ("", None, "empty"), ("x" * 100_000, None, "the limit is 1000"),
     ("Who?", [{"role": "robot"}], "role")])

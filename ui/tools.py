@@ -82,18 +82,20 @@ def _tool_error(err: QAError) -> Exception:
 def tools(settings: Settings) -> list[Callable]:
     """``ask``, ``search`` and ``article`` bound to ``settings``; the function names are the tool names."""
 
-    def ask(question: str, history: list[dict] | None = None) -> dict:
+    def ask(question: str, history: list[dict] | None = None, since: str | None = None, until: str | None = None) -> dict:
         """Answer a question about the news articles with the articles' own sentences, each cited, or say that they do not answer it.
 
         Args:
             question: The question in plain words (at most 1000 characters).
             history: The conversation so far, oldest first, as {"role": "user" or "assistant", "content": text} messages; lets a follow-up such as "What did he say next?" lean on earlier turns.
+            since: Only articles published on or after this date, as YYYY-MM-DD (articles with no stated date are then left out).
+            until: Only articles published on or before this date, as YYYY-MM-DD.
 
         Returns:
             An object with: text (the answer, with [n] markers); abstained (true when the articles do not answer: the answer is refused); citations (number, source, title, outlet, date, quote, start, end, where the text of article(source) from start to end is exactly quote); passages (what was retrieved); confidence; query; short (null, or the figure, name, day or place asked for, as text, source, start and end in the same article, a best guess).
         """
         try:
-            return structured(answer_dict(qa_ask(question, history or None, **overrides(settings)), settings))
+            return structured(answer_dict(qa_ask(question, history or None, since or None, until or None, **overrides(settings)), settings))
         except QAError as err:
             raise _tool_error(err) from None
 
