@@ -1,5 +1,6 @@
 """Shared fixtures: the real packaged model, real Chroma stores built once from the seeds (on disk, and
 on a real Chroma server started with the `chroma run` that comes with the chromadb wheel)."""
+import json
 import os
 import shutil
 import uuid
@@ -99,3 +100,16 @@ def llm_server() -> str:
 
     with llm_running() as (url, _):
         yield url
+
+
+def forced(url: str, text: str, **extra) -> dict:
+    """``ask()`` overrides for the server at ``url`` whose replies are forced to ``text`` (a grammar); three
+    candidate sentences and a generous time limit, for a 2-core machine shared with other work."""
+    from qa.compose import _client
+    from qa.settings import Settings
+
+    extra = {"llm_sentences": 3, "llm_timeout": 300.0, **extra}
+    model = "forced"  # one client (and one engine) per server: the grammar rides on that client's requests
+    _client(Settings.from_env(llm_url=url, llm_model=model, **extra)).additional_kwargs = {
+        "extra_body": {"grammar": "root ::= " + json.dumps(text, ensure_ascii=False)}}
+    return {"llm_url": url, "llm_model": model, **extra}

@@ -11,22 +11,14 @@ import time
 
 from qa import ask
 from qa.answer import ABSTAIN_TEXT, article
-from qa.compose import _client, ask_stream
+from qa.compose import ask_stream
 from qa.settings import Settings
 from qa.types import Answer
 
+from conftest import forced
+
 QUESTION = "Who is John Kirby?"
 SUPPORTED = "White House national security spokesman John Kirby said the United States is not pushing for a total cease-fire [1]."
-
-
-def forced(url: str, text: str, **extra) -> dict:
-    """``ask()`` overrides for the server at ``url`` whose replies are forced to ``text`` (a grammar); three
-    candidate sentences and a generous time limit, for a 2-core machine shared with other work."""
-    extra = {"llm_sentences": 3, "llm_timeout": 300.0, **extra}
-    model = "forced"  # one client (and one engine) per server: the grammar rides on that client's requests
-    _client(Settings.from_env(llm_url=url, llm_model=model, **extra)).additional_kwargs = {
-        "extra_body": {"grammar": "root ::= " + json.dumps(text, ensure_ascii=False)}}
-    return {"llm_url": url, "llm_model": model, **extra}
 
 
 def test_generated_answer_cites_sentences_with_exact_offsets(seed_store, llm_server):

@@ -130,6 +130,17 @@ def test_new_chat_during_an_answer_drops_the_late_answer(seed_store):
     assert "Kirby" not in json.dumps(list(working)) and messages(conversation, settings) == []
 
 
+def test_a_language_model_that_is_down_gives_the_extractive_answer_with_its_note(seed_store):
+    from evals.bench_load import free_port
+
+    down = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    settings, conversation = Settings.from_env(store=seed_store, llm_url=down, llm_timeout=30.0), new_conversation()
+    shown = list(respond("Who is John Kirby?", conversation, settings))[-1][-1]["content"]
+    answer = conversation["turns"][0]["answer"]
+    assert answer.mode == "extractive" and answer.citations and down in answer.note
+    assert "qa-mode" in shown and "this is the extractive answer" in shown and "Kirby" in shown
+
+
 def test_feedback_is_only_recorded_for_answers_and_after_a_reset_for_the_new_question(seed_store, tmp_path):
     settings = Settings.from_env(store=seed_store)
     conversation = new_conversation()
@@ -480,6 +491,48 @@ def test_script_in_an_article_is_shown_as_text(browser, tmp_path):
         assert "<img src=y" in page.locator("#qa-chat").inner_text()  # the reader's own markup too
         assert page.evaluate("window.__pwned === undefined")
         page.close()
+
+
+DRAFTS = """() => { window.__drafts = [];
+  new MutationObserver(() => { for (const d of document.querySelectorAll('#qa-chat .qa-draft .qa-text')) {
+      if (window.__drafts[window.__drafts.length - 1] !== d.textContent) window.__drafts.push(d.textContent); } })
+    .observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
+
+
+def test_a_language_models_reply_streams_as_a_draft_then_the_checked_answer_replaces_it(seed_store, llm_server, browser):
+    """The chat with a language model configured (served in this process, so that a grammar can force the
+    model's words): the reply shows as an unchecked draft while it streams, the checked answer replaces
+    it, the unsupported sentence is listed apart, and markup in the reply stays text."""
+    import gradio as gr
+
+    from evals.bench_load import free_port
+    from ui.app import serve
+
+    from conftest import forced
+
+    supported = ("White House national security spokesman John Kirby said <script>window.__pwned = true</script> "
+                 "the United States is not pushing for a total cease-fire [1].")
+    reply = f"{supported} John Kirby said 4,500 soldiers arrived with President Zelensky [1]."
+    settings = Settings.from_env(corpus=SEEDS, store=seed_store, port=free_port(), **forced(llm_server, reply))
+    _, url, _ = serve(settings, block=False)
+    try:
+        page = open_chat(browser, url)
+        page.evaluate(DRAFTS)
+        ask_in_page(page, "Who is John Kirby?")
+        page.wait_for_selector("#qa-chat .qa-answer:not(.qa-draft) .qa-mode", timeout=300_000)
+        drafts = page.evaluate("window.__drafts")
+        assert drafts and all(reply.startswith(d) for d in drafts), drafts
+        assert len(drafts[0]) < len(reply)  # seen while it was being written
+        assert page.locator("#qa-chat .qa-draft").count() == 0
+        answer = page.locator("#qa-chat .qa-answer").last
+        assert "Written by the language model" in answer.locator(".qa-mode").inner_text()
+        text = answer.locator(".qa-text").inner_text()
+        assert "<script>window.__pwned = true</script>" in text and "4,500" not in text
+        assert "4,500" in answer.locator(".qa-unsupported").text_content()  # collapsed: in the page, not on screen
+        assert answer.locator(".qa-source").count() >= 1 and page.evaluate("window.__pwned === undefined")
+        page.close()
+    finally:
+        gr.close_all()
 
 
 def test_two_chat_servers_on_one_chroma_server_answer_alike(seed_server_index, tmp_path):

@@ -15,11 +15,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import index  # noqa: F401  (offline environment before gradio loads)
-from qa.answer import article, ask, clean_question, corpus_stats, engine_for
+from qa.answer import article, clean_question, corpus_stats, engine_for
+from qa.compose import ask_stream
 from qa.errors import BadQuestionError, NoIndexError, QAError
 from qa.retrieve import check_dates
 from qa.settings import Settings
-from ui.render import PENDING, highlight, render_answer, render_error, render_question  # noqa: F401
+from qa.types import Answer
+from ui.render import PENDING, highlight, render_answer, render_draft, render_error, render_question  # noqa: F401
 from ui.tools import overrides as _overrides
 from ui.tools import tools
 
@@ -36,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 CSS = (HERE / "chat.css").read_text(encoding="utf-8")
 SCRIPT = (HERE / "chat.js").read_text(encoding="utf-8")
 HEAD = f'<meta name="description" content="{DESCRIPTION}"><script>{SCRIPT}</script>'
+DRAFT_EVERY = 0.1  # seconds between two updates of a streaming draft (each sends the whole chat)
 # one lock for every conversation's bookkeeping (short critical sections; answering happens outside it)
 _conversation_lock = threading.Lock()
 _feedback_lock = threading.Lock()
@@ -77,7 +80,7 @@ def messages(conversation: dict, settings: Settings) -> list[dict]:
     for i, turn in enumerate(list(conversation["turns"])):
         out.append({"role": "user", "content": render_question(turn["question"])})
         if turn["state"] == "pending":
-            content = PENDING
+            content = render_draft(turn["draft"]) if turn.get("draft") else PENDING
         elif turn["state"] == "error":
             content = render_error(turn["error"])
         else:
@@ -119,15 +122,28 @@ def answer_pending(conversation: dict, settings: Settings) -> Iterator[list[dict
                 conversation["working"] = False
                 break
             history = _history(conversation["turns"][:conversation["turns"].index(turn)])
+        answer, error, shown = None, None, 0.0
         try:
-            answer = ask(turn["question"], history, turn.get("since"), turn.get("until"), **_overrides(settings))
-            error = None
+            # with a language model configured its reply streams in as a draft, then the checked answer
+            # replaces it; without one this is the answer of ask()
+            for item in ask_stream(turn["question"], history, turn.get("since"), turn.get("until"),
+                                   **_overrides(settings)):
+                if isinstance(item, Answer):
+                    answer = item
+                    continue
+                with _conversation_lock:
+                    if conversation["generation"] != generation:
+                        return  # "New chat": closing this generator closes the model's stream too
+                    turn["draft"] = turn.get("draft", "") + item
+                if time.monotonic() - shown >= DRAFT_EVERY:
+                    shown = time.monotonic()
+                    yield messages(conversation, settings)
         except QAError as err:
             answer, error = None, str(err)
         with _conversation_lock:
             if conversation["generation"] != generation:
                 return
-            turn.update(state="error" if error else "answered", answer=answer, error=error)
+            turn.update(state="error" if error else "answered", answer=answer, error=error, draft="")
         yield messages(conversation, settings)
 
 

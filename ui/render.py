@@ -113,9 +113,40 @@ def render_answer(answer: Answer, turn: int, lookup: Lookup) -> str:
     if answer.short:
         short = f"<p class='qa-short'><strong>{html.escape(answer.short.text)}</strong></p>"
     count = len(answer.citations)
-    return (f"<div class='qa-answer'>{short}<p class='qa-text'>{body}</p>"
+    return (f"<div class='qa-answer'>{short}{_origin(answer)}<p class='qa-text'>{body}</p>{_left_out(answer)}"
             f"<details class='qa-srcs' open><summary>Sources of this answer ({count})</summary>{''.join(items)}</details>"
             "<button type='button' class='qa-copy'>Copy answer and sources</button></div>")
+
+
+def _origin(answer: Answer) -> str:
+    """Who wrote the answer, when a language model is configured: the model (each sentence checked), or
+    the articles' own sentences with the note saying why the model's answer is not used."""
+    if answer.mode == "generated":
+        return ("<p class='qa-mode'>Written by the language model from the articles' sentences; each sentence "
+                "was checked against the sentence it cites.</p>")
+    return f"<p class='qa-mode' role='note'>{html.escape(answer.note)}</p>" if answer.note else ""
+
+
+def _left_out(answer: Answer) -> str:
+    """The model's sentences that failed the check, listed apart as unsupported (never as answer text)."""
+    bad = [c for c in answer.claims if not c.supported]
+    if answer.mode != "generated" or not bad:
+        return ""
+    items = "".join(f"<li>{html.escape(c.text)} <i>({html.escape(c.reason)})</i></li>" for c in bad)
+    return (f"<details class='qa-unsupported'><summary>Left out: not supported by the sentences they cite "
+            f"({len(bad)})</summary><ul>{items}</ul></details>")
+
+
+def render_draft(text: str) -> str:
+    """The language model's reply while it is written: plain escaped text marked as an unchecked draft,
+    replaced by the checked answer when the reply is complete.
+
+    >>> render_draft("Kirby <b>said</b> [1]")
+    "<div class='qa-answer qa-draft' aria-busy='true'><p class='qa-mode'>Draft by the language model, being written; it is checked against the articles before it is shown as the answer.</p><p class='qa-text'>Kirby &lt;b&gt;said&lt;/b&gt; [1]</p></div>"
+    """
+    return ("<div class='qa-answer qa-draft' aria-busy='true'><p class='qa-mode'>Draft by the language model, being "
+            "written; it is checked against the articles before it is shown as the answer.</p>"
+            f"<p class='qa-text'>{html.escape(text)}</p></div>")
 
 
 def _render_refusal(answer: Answer, articles: dict) -> str:
@@ -128,7 +159,7 @@ def _render_refusal(answer: Answer, articles: dict) -> str:
                      f"{_head(None, title, p.outlet or getattr(stored, 'outlet', None), getattr(stored, 'date', None))}"
                      f"<div class='qa-passage'>{html.escape(p.text)}</div>{whole}"
                      f"<div class='qa-file'>file: {html.escape(p.source)}</div></div>")
-    return (f"<div class='qa-answer qa-refusal'><p class='qa-text'>{html.escape(answer.text)}</p>"
+    return (f"<div class='qa-answer qa-refusal'>{_origin(answer)}<p class='qa-text'>{html.escape(answer.text)}</p>"
             "<details class='qa-srcs' open><summary>No sentence answered with enough confidence. "
             f"The closest passages, to check for yourself ({len(items)})</summary>{''.join(items)}</details>"
             "<button type='button' class='qa-copy'>Copy answer and sources</button></div>")
