@@ -131,11 +131,17 @@ def _row(item: dict) -> Row:
 
 
 def run_system(engine: Engine, item: dict, gold: list) -> Row:
+    return _timed(item, gold, lambda: engine.ask(item["question"], item.get("history")))
+
+
+def _timed(item: dict, gold: list, answer_of) -> Row:
+    """The scored row of ``answer_of()``'s answer to ``item``, with its latency; an item that raises is a
+    failed row, never a dropped one."""
     row = _row(item)
     started = time.perf_counter()
     try:
-        answer = engine.ask(item["question"], item.get("history"))
-    except Exception as err:  # an item that raises is a failed row, never a dropped one
+        answer = answer_of()
+    except Exception as err:
         row.error = f"{type(err).__name__}: {err}"
         row.latency_ms = (time.perf_counter() - started) * 1000
         return row
@@ -157,17 +163,11 @@ def run_generated(engine: Engine, llm: Settings, item: dict, gold: list) -> Row:
     does when ``llm_url`` is set; the latency includes the LLM."""
     from qa.compose import generated
 
-    row = _row(item)
-    started = time.perf_counter()
-    try:
+    def answer():
         found = engine.gather(item["question"], item.get("history"))
-        answer = generated(llm, found, engine.extractive(found), engine.selector["ranker"])
-    except Exception as err:  # an item that raises is a failed row, never a dropped one
-        row.error = f"{type(err).__name__}: {err}"
-        row.latency_ms = (time.perf_counter() - started) * 1000
-        return row
-    row.latency_ms = (time.perf_counter() - started) * 1000
-    return _answered(row, item, gold, answer)
+        return generated(llm, found, engine.extractive(found), engine.selector["ranker"])
+
+    return _timed(item, gold, answer)
 
 
 def run_baseline(engine: Engine, item: dict, gold: list, k: int = 5) -> Row:
