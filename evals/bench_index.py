@@ -1,13 +1,14 @@
 """Benchmark indexing throughput as a ratio to raw ``SentenceTransformer.encode`` of the same chunks.
 
-Usage: python -m evals.bench_index --articles 2000 [--server] [--out docs/benchmarks.md]
+Usage: python -m evals.bench_index --articles 2000 [--server] [--torch] [--out docs/benchmarks.md]
 
 It generates a corpus by recombining the seed articles' sentences with varied names and numbers
 (throughput does not depend on meaning), indexes it into a fresh store with ``index.build``, then
 encodes exactly the chunk texts the index embedded with a bare ``SentenceTransformer`` in the same
 process, and reports articles/s, chunks/s, the ratio and peak memory. With ``--server`` the index goes
 to a real Chroma server (``chroma run``, started here on a free loopback port) and the server's peak
-memory is reported too. A script, not a test.
+memory is reported too; with ``--torch`` the same corpus is indexed a second time with the torch
+encoder (``index.embed``, what indexing used before the ONNX export did it). A script, not a test.
 """
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--server", action="store_true", help="Index into a Chroma server started here.")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--torch", action="store_true",
+                        help="Also index the same corpus with the torch encoder (index.embed), as before ONNX indexing.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         corpus, store = Path(tmp) / "corpus", Path(tmp) / "store"
@@ -59,6 +62,15 @@ def main() -> None:
         started = time.perf_counter()
         summary = build(corpus, store, progress=False, **where)
         index_s = time.perf_counter() - started
+        torch_s = None
+        if args.torch:
+            from index.embed import embed_with_spans, load_embedder
+
+            started = time.perf_counter()
+            build(corpus, Path(tmp) / "torch-store", progress=False,
+                  encode=lambda texts, spans: embed_with_spans(load_embedder(), texts, spans),
+                  **({**where, "namespace": "bench-torch"} if where else {}))
+            torch_s = time.perf_counter() - started
         texts = [node_for(c, title, outlet).get_content(metadata_mode="embed")
                  for c, title, outlet in open_store(store, **where).all_chunks()]
         server_mb = peak_rss_mb(server.pid) if server else None
@@ -76,6 +88,8 @@ def main() -> None:
         f"{summary.articles / index_s:.1f} | {summary.chunks / index_s:.1f} | {encode_s:.1f} | "
         f"{index_s / encode_s:.2f}x | {peak_mb:.0f} | {f'{server_mb:.0f}' if server_mb else '-'} |",
     ]
+    if torch_s:
+        rows.append(f"\nThe same corpus indexed with the torch encoder: {torch_s:.1f} s; ONNX / torch = {index_s / torch_s:.2f}x")
     report = "\n".join(rows)
     print(report)
     if args.out:

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.chunk import DEFAULT_CHUNK_WORDS, DEFAULT_OVERLAP_SENTENCES, chunk_article
-from index.embed import default_model_path, embed_with_spans, load_embedder
-from index.encoder import export, exported
+from index.embed import default_model_path
+from index.encoder import export, exported, query_encoder
 from index.errors import ConfigError, QAError
 from index.read import corpus_files, read_corpus
 from index.store import Store, node_for, open_store, sentence_rows
@@ -96,7 +96,7 @@ def build(
     """Bring the store in ``store_folder`` in line with the articles in ``corpus``; return a summary.
 
     ``encode(texts, spans)`` returns a vector per text and per-text float16 arrays of span vectors;
-    the default is the model at ``model_path`` (``index.embed.embed_with_spans``). Benchmarks pass
+    the default is the ONNX export of the model at ``model_path`` (``index.encoder``). Benchmarks pass
     one that reuses vectors, to fill a large store through this same path. With ``chroma_url`` the
     index lives on that Chroma server (collections ``<namespace>-*``) and ``store_folder`` only holds
     the lock and a cache. The folder also gets the ONNX export of the model that asking embeds queries
@@ -118,9 +118,12 @@ def build(
                     f"to use {model}, run `qa index --rebuild`"
                 )
             store.set_meta(embed_model=model)
-            if not exported(store.folder, model):  # the query path's encoder: made once, here, where torch is loaded
+            if not exported(store.folder, model):  # made once per store folder: the only step that imports torch
                 export(store.folder, model)
-            encode = encode or (lambda texts, spans: embed_with_spans(load_embedder(model), texts, spans))
+            # chunks and sentences are embedded by the same ONNX export that embeds questions: the vectors of
+            # sentence-transformers (cosine >= 0.9999 on the eval's chunks), at the same speed, and an update
+            # of a few articles does not import torch (docs/benchmarks.md)
+            encode = encode or query_encoder(store.folder, model).embed_with_spans
             if store.meta("sentence_vectors") != "1":  # an index made before sentences were searchable
                 _fill_sentence_vectors(store)
             summary = _update(store, corpus, len(files), encode, chunk_words, overlap, progress, batch_chunks, model)

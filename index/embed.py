@@ -67,14 +67,28 @@ def embed_with_spans(embedder: "BaseEmbedding", texts: list[str], spans: list[li
         sentence = out["sentence_embedding"].float().cpu().numpy()
         vectors.append((sentence / (np.linalg.norm(sentence) or 1.0)).tolist())
         tokens = out["token_embeddings"].float().cpu().numpy()
-        starts = np.array([a for a, _ in text_offsets])
-        ends = np.array([b for _, b in text_offsets])
-        real = ends > starts  # special tokens have (0, 0)
-        rows = np.full((len(text_spans), tokens.shape[1]), np.nan, dtype=np.float32)
-        for i, (s, e) in enumerate(text_spans):
-            mask = real & (starts < e) & (ends > s)
-            if mask.any():
-                v = tokens[: len(mask)][mask].mean(axis=0)
-                rows[i] = v / (np.linalg.norm(v) or 1.0)
-        span_vectors.append(rows.astype(np.float16))
+        span_vectors.append(span_rows(tokens[: len(text_offsets)], text_offsets, text_spans))
     return vectors, span_vectors
+
+
+def span_rows(tokens, offsets: list[tuple[int, int]], spans: list[tuple[int, int]]):
+    """A normalised float16 row per character span: the mean of the outputs of the tokens (one row of
+    ``tokens`` per ``offsets`` entry, special tokens at (0, 0)) that overlap it; NaN where none does.
+
+    >>> import numpy as np
+    >>> tokens = np.array([[9, 9], [1, 0], [0, 1], [9, 9]], dtype=np.float32)  # [CLS] a b [SEP]
+    >>> span_rows(tokens, [(0, 0), (0, 1), (2, 3), (0, 0)], [(0, 1), (0, 3), (5, 6)]).tolist()
+    [[1.0, 0.0], [0.70703125, 0.70703125], [nan, nan]]
+    """
+    import numpy as np
+
+    starts = np.array([a for a, _ in offsets])
+    ends = np.array([b for _, b in offsets])
+    real = ends > starts
+    rows = np.full((len(spans), tokens.shape[1]), np.nan, dtype=np.float32)
+    for i, (s, e) in enumerate(spans):
+        mask = real & (starts < e) & (ends > s)
+        if mask.any():
+            v = tokens[mask].mean(axis=0)
+            rows[i] = v / (np.linalg.norm(v) or 1.0)
+    return rows.astype(np.float16)

@@ -1,11 +1,11 @@
-"""Embed text with the MiniLM exported to ONNX (onnxruntime + tokenizers): the query path's encoder, no torch.
+"""Embed text with the MiniLM exported to ONNX (onnxruntime + tokenizers): questions, chunks and their
+sentences' late-chunking vectors, without torch.
 
 ``export()`` writes the ONNX graph of a local sentence-transformers folder once, into the store folder
-(``<store>/encoder/``), at the first ``qa index`` (torch is loaded there anyway). ``query_encoder()``
+(``<store>/encoder/``), at the first ``qa index`` (the only step that imports torch). ``query_encoder()``
 loads it; its vectors are the ones sentence-transformers gives (mean of the real tokens' outputs,
-normalised): cosine >= 0.999 on the eval questions (tests/test_index_encoder.py), so query vectors
-made here meet chunk vectors made by torch. It does not make the late-chunking sentence vectors
-(``index.embed`` does, at indexing) and it never downloads anything.
+normalised): cosine >= 0.999 on the eval questions and >= 0.9999 on chunks and sentences
+(tests/test_index_encoder.py). It never downloads anything.
 """
 from __future__ import annotations
 
@@ -112,14 +112,12 @@ class OnnxEncoder:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
-    def embed(self, texts: list[str]):
-        """One normalised float32 row per text (sentence-transformers strips each text first). Texts are
-        batched by length, as sentence-transformers does, so short words are not padded to long ones."""
+    def _outputs(self, encodings):
+        """(indices, token outputs, attention mask) per batch of encodings of similar length, as
+        sentence-transformers batches them, so short texts are not padded to long ones."""
         import numpy as np
 
-        encodings = self._tokenizer.encode_batch([t.strip() for t in texts])
-        out = np.zeros((len(texts), 0), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), BATCH):
             batch = order[start:start + BATCH]
             width = max(len(encodings[i].ids) for i in batch)
@@ -130,18 +128,50 @@ class OnnxEncoder:
                 n = len(encodings[i].ids)
                 ids[row, :n], mask[row, :n], types[row, :n] = encodings[i].ids, 1, encodings[i].type_ids
             (tokens,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
-            weights = mask[..., None].astype(np.float32)
-            pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-            if out.shape[1] == 0:
+            yield batch, tokens, mask
+
+    def embed(self, texts: list[str]):
+        """One normalised float32 row per text (sentence-transformers strips each text first)."""
+        import numpy as np
+
+        out = None
+        for batch, tokens, mask in self._outputs(self._tokenizer.encode_batch([t.strip() for t in texts])):
+            pooled = _pooled(tokens, mask)
+            if out is None:
                 out = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
-            out[batch] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return out
+            out[batch] = pooled
+        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+    def embed_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]):
+        """``index.embed.embed_with_spans`` from onnxruntime: a vector per text (a list of floats) and,
+        from the same pass, per text a float16 array with a normalised row per character span."""
+        from index.embed import span_rows
+
+        encodings = self._tokenizer.encode_batch(list(texts))  # offsets into the texts as given
+        vectors: list = [None] * len(texts)
+        rows: list = [None] * len(texts)
+        for batch, tokens, mask in self._outputs(encodings):
+            pooled = _pooled(tokens, mask)
+            for row, i in enumerate(batch):
+                n = len(encodings[i].ids)
+                vectors[i] = pooled[row].tolist()
+                rows[i] = span_rows(tokens[row, :n], encodings[i].offsets, spans[i])
+        return vectors, rows
 
     def get_query_embedding(self, query: str) -> list[float]:
         return self.embed([query])[0].tolist()
 
     def get_text_embedding_batch(self, texts: list[str], **_) -> list[list[float]]:
         return self.embed(list(texts)).tolist()
+
+
+def _pooled(tokens, mask):
+    """The normalised mean of each row's real tokens (sentence-transformers' mean pooling)."""
+    import numpy as np
+
+    weights = mask[..., None].astype(np.float32)
+    pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
 
 def query_encoder(store_folder: Path | str, model_path: str) -> OnnxEncoder:

@@ -48,3 +48,40 @@ def test_the_encoder_loads_without_torch(seed_store):
             "print(len(v), 'torch' in sys.modules, 'transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["384", "False", "False"]
+
+
+def test_chunk_and_sentence_vectors_match_sentence_transformers(seed_store):
+    """What indexing stores (ONNX) against the late chunking of index.embed (torch), on the seeds' chunks
+    and on a text longer than the window, whose last sentences get no vector either way."""
+    from index.chunk import chunk_article
+    from index.embed import embed_with_spans
+    from index.read import corpus_files, read_article
+
+    texts, spans = [], []
+    for path, source in corpus_files(ROOT / "seeds"):
+        article = read_article(path, source)
+        for chunk in chunk_article(source, article.text, article.body):
+            texts.append(chunk.text)
+            spans.append([(s.start - chunk.start, s.end - chunk.start) for s in chunk.sentences])
+    long = " ".join(QUESTIONS[:40])
+    texts.append(long)
+    spans.append([(0, 30), (len(long) - 30, len(long))])
+    want_vectors, want_rows = embed_with_spans(load_embedder(), texts, spans)
+    got_vectors, got_rows = query_encoder(seed_store, default_model_path()).embed_with_spans(texts, spans)
+    assert len(texts) > 30 and (np.array(got_vectors) * np.array(want_vectors)).sum(axis=1).min() >= 0.9999
+    want, got = np.concatenate(want_rows).astype(np.float32), np.concatenate(got_rows).astype(np.float32)
+    assert (np.isnan(want).any(axis=1) == np.isnan(got).any(axis=1)).all() and np.isnan(got[-1]).all()
+    real = ~np.isnan(want).any(axis=1)
+    assert real.sum() > 100 and (want[real] * got[real]).sum(axis=1).min() >= 0.999
+
+
+def test_indexing_new_articles_into_a_store_with_its_export_does_not_import_torch(corpus, tmp_path):
+    from index import build
+
+    store = tmp_path / "store"
+    build(corpus, store, progress=False)  # the first run makes the export (torch)
+    (corpus / "new.txt").write_text("Blinken met the Zorblax delegation in Amman on Sunday.\n", encoding="utf-8")
+    code = (f"import sys; from index import build; s = build({str(corpus)!r}, {str(store)!r}, progress=False); "
+            "print(s.chunks > 0, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split()[-3:] == ["True", "False", "False"]
