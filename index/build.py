@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.chunk import DEFAULT_CHUNK_WORDS, DEFAULT_OVERLAP_SENTENCES, chunk_article
-from index.embed import default_model_path
+from index.embed import default_model_path, embed_with_spans, load_embedder
 from index.encoder import export, exported, query_encoder
 from index.errors import ConfigError, QAError
 from index.read import corpus_files, read_corpus
@@ -96,7 +96,7 @@ def build(
     """Bring the store in ``store_folder`` in line with the articles in ``corpus``; return a summary.
 
     ``encode(texts, spans)`` returns a vector per text and per-text float16 arrays of span vectors;
-    the default is the ONNX export of the model at ``model_path`` (``index.encoder``). Benchmarks pass
+    the default is the model at ``model_path`` (``_encoder``: torch, or its ONNX export for a small run). Benchmarks pass
     one that reuses vectors, to fill a large store through this same path. With ``chroma_url`` the
     index lives on that Chroma server (collections ``<namespace>-*``) and ``store_folder`` only holds
     the lock and a cache. The folder also gets the ONNX export of the model that asking embeds queries
@@ -120,10 +120,7 @@ def build(
             store.set_meta(embed_model=model)
             if not exported(store.folder, model):  # made once per store folder: the only step that imports torch
                 export(store.folder, model)
-            # chunks and sentences are embedded by the same ONNX export that embeds questions: the vectors of
-            # sentence-transformers (cosine >= 0.9999 on the eval's chunks), at the same speed, and an update
-            # of a few articles does not import torch (docs/benchmarks.md)
-            encode = encode or query_encoder(store.folder, model).embed_with_spans
+            encode = encode or _encoder(store.folder, model, batch_chunks)
             if store.meta("sentence_vectors") != "1":  # an index made before sentences were searchable
                 _fill_sentence_vectors(store)
             summary = _update(store, corpus, len(files), encode, chunk_words, overlap, progress, batch_chunks, model)
@@ -135,6 +132,24 @@ def build(
     stats = store.stats()
     return Summary(**{**summary, "articles": stats.articles, "chunks": stats.chunks,
                       "seconds": time.perf_counter() - started, "rebuilt": rebuild})
+
+
+def _encoder(store_folder: Path, model: str, batch_chunks: int) -> Encoder:
+    """The default ``encode``: torch (``index.embed``) for a run that embeds ``batch_chunks`` chunks or
+    more, the store's ONNX export (``index.encoder``) for a smaller one, decided at the first call (a
+    first batch smaller than ``batch_chunks`` is the whole run). Their vectors agree (cosine >= 0.9999,
+    tests/test_index_encoder.py); torch is about 1.1x faster on long runs here, and a small update
+    that does not import torch starts seconds sooner (docs/benchmarks.md)."""
+    chosen: list[Encoder] = []
+
+    def encode(texts, spans):
+        if not chosen:
+            small = len(texts) < batch_chunks
+            chosen.append(query_encoder(store_folder, model).embed_with_spans if small
+                          else (lambda t, s: embed_with_spans(load_embedder(model), t, s)))
+        return chosen[0](texts, spans)
+
+    return encode
 
 
 def _update(store: Store, corpus: Path, total: int, encode: Encoder, chunk_words: int, overlap: int,
