@@ -176,10 +176,11 @@ class Engine:
         words = {t.word for t in terms} | {w for *_, near in sentences for w in content_words(near)}
         vectors = self.words.vectors(sorted(w for w in words if not w[0].isdigit()))
         dim = len(query)
+        row_of = {w: i for i, w in enumerate(vectors)}
+        stacked = np.array(list(vectors.values()), dtype=np.float32).reshape(len(vectors), dim)
 
-        def matrix(ws):
-            rows = [vectors[w] for w in ws if w in vectors]
-            return np.array(rows, dtype=np.float32) if rows else np.zeros((0, dim), dtype=np.float32)
+        def matrix(ws):  # the rows of the words that have a vector, in order (one gather, no copies per row)
+            return stacked[[row_of[w] for w in ws if w in row_of]]
 
         term_vectors = np.array([vectors.get(t.word, np.zeros(dim, dtype=np.float32)) for t in terms])
         kind = answer_type(question)

@@ -145,17 +145,18 @@ def typed_near(kind: str | None, sentence: str, question: str, focus_stems: froz
     return False
 
 
-def fillers(kind: str | None, text: str) -> set[str]:
+@lru_cache(maxsize=65536)  # the same sentences come back question after question
+def fillers(kind: str | None, text: str) -> frozenset[str]:
     """The answers of ``kind`` that ``text`` holds (figures, names, days, places), lowercased.
 
     >>> sorted(fillers("number", "More than 130 hostages; 24 dead."))
     ['130', '24']
     >>> fillers(None, "Anything")
-    set()
+    frozenset()
     """
     if kind is None:
-        return set()
-    return {m.group().lower() for m in ANSWER_TYPES[kind][1].finditer(text)}
+        return frozenset()
+    return frozenset(m.group().lower() for m in ANSWER_TYPES[kind][1].finditer(text))
 
 
 @lru_cache(maxsize=1)
