@@ -83,8 +83,10 @@ def messages(conversation: dict, settings: Settings) -> list[dict]:
             content = render_draft(turn["draft"]) if turn.get("draft") else PENDING
         elif turn["state"] == "error":
             content = render_error(turn["error"])
-        else:
-            content = render_answer(turn["answer"], i, lambda source: article(source, **_overrides(settings)))
+        else:  # a finished answer never changes: rendered (its articles read) once, not on each later update
+            if "html" not in turn:
+                turn["html"] = render_answer(turn["answer"], i, lambda source: article(source, **_overrides(settings)))
+            content = turn["html"]
         if turn.get("since") or turn.get("until"):
             content = (f"<p class='qa-range'>Only articles published from {turn.get('since') or 'any date'} "
                        f"to {turn.get('until') or 'any date'}.</p>{content}")
