@@ -85,6 +85,11 @@ def within_dates(chunks: dict[str, StoredChunk]) -> dict[str, StoredChunk]:
     return {cid: c for cid, c in chunks.items() if in_range(c.date, *dates)}
 
 
+def _depth() -> int:
+    """How many times deeper a search looks: ``DATED_DEPTH`` within a date range, which drops chunks."""
+    return DATED_DEPTH if _date_range.get() else 1
+
+
 @contextmanager
 def dated(since: str | None, until: str | None) -> Iterator[None]:
     """Within this block (in this thread), searches only return chunks of articles published between
@@ -211,8 +216,7 @@ class Retriever:
     def search(self, query: str, k: int, embedding: list[float] | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``query``, fused from the dense and keyword sides."""
         embedder, dense, keyword = self._ready()
-        dates = _date_range.get()
-        depth = DATED_DEPTH if dates else 1
+        depth = _depth()
         dense_scores = _nearest(dense, embedding or embedder.get_query_embedding(query), self.candidates * depth)
         keyword_scores = {cid: score for cid, score in _best_keyword(keyword, query, depth) if score > 0}
         dense_rank = {cid: rank for rank, cid in enumerate(dense_scores, 1)}
@@ -232,7 +236,7 @@ class Retriever:
         self._ready()
         if n < 1:
             return []
-        depth = DATED_DEPTH if _date_range.get() else 1
+        depth = _depth()
         result = self.store.collection(SENTENCES).query(query_embeddings=[embedding], n_results=n * depth,
                                                         include=["metadatas", "distances"])
         # a record being rewritten by a running `qa index` can come back without its metadata: skip it
