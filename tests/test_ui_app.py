@@ -218,6 +218,15 @@ class HeldAnswers:
             self.held.pop(0).continue_()
 
 
+def kirby_held(browser, url):
+    """A chat page where "Who is John Kirby?" was sent and its answer is held (``HeldAnswers``)."""
+    page = open_chat(browser, url)
+    held = HeldAnswers(page)
+    ask_in_page(page, "Who is John Kirby?")
+    held.wait_held()
+    return page, held
+
+
 def wait_lines(path, n):
     for _ in range(100):
         if path.exists() and len(path.read_text().splitlines()) >= n:
@@ -244,10 +253,7 @@ def test_chat_in_a_real_browser(server, served_store, browser):
 
 
 def test_the_question_shows_at_once_and_text_typed_during_an_answer_is_kept(server, browser):
-    page = open_chat(browser, server)
-    held = HeldAnswers(page)
-    ask_in_page(page, "Who is John Kirby?")
-    held.wait_held()
+    page, held = kirby_held(browser, server)
     chat = page.locator("#qa-chat")
     assert "Who is John Kirby?" in chat.inner_text() and page.locator("#qa-chat .qa-thinking").count() == 1
     assert page.locator("#qa-input textarea").input_value() == ""  # the sent question left the box
@@ -261,10 +267,7 @@ def test_the_question_shows_at_once_and_text_typed_during_an_answer_is_kept(serv
 
 
 def test_two_questions_sent_quickly_are_both_answered_and_each_n_shows_its_own_source(server, browser):
-    page = open_chat(browser, server)
-    held = HeldAnswers(page)
-    ask_in_page(page, "Who is John Kirby?")
-    held.wait_held()
+    page, held = kirby_held(browser, server)
     ask_in_page(page, "How many people have been displaced in Gaza?")  # before the first answer is back
     held.wait_held(2)
     held.release()
@@ -284,10 +287,7 @@ def test_two_questions_sent_quickly_are_both_answered_and_each_n_shows_its_own_s
 
 
 def test_new_chat_during_an_answer_empties_the_chat_for_good(server, browser):
-    page = open_chat(browser, server)
-    held = HeldAnswers(page)
-    ask_in_page(page, "Who is John Kirby?")
-    held.wait_held()
+    page, held = kirby_held(browser, server)
     page.locator("#qa-clear").click()
     page.wait_for_timeout(300)
     held.release()
