@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 
+from qa.evidence import _stemmer
 from qa.signals import content_words
 from qa.types import Claim
 
@@ -141,13 +141,6 @@ def missing(claim: str, quotes: Sequence[str]) -> tuple[str, ...]:
     if _NEGATION.search(claim) and not _NEGATION.search(text):
         lost.append("not")
     return tuple(lost)
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer  # PyStemmer, as the keyword index uses
-
-    return Stemmer.Stemmer("english")
 
 
 def _sequence(text: str) -> list[str]:
