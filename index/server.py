@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from index.errors import ConfigError, NoIndexError, QAError, ServerUnreachableError, StoreError
-from index.store import COLLECTION, SCHEMA_VERSION, SENTENCES, Stats, Store, StoredArticle, StoredChunk
+from index.store import COLLECTION, SCHEMA_VERSION, SENTENCES, Stats, Store, StoredArticle, StoredChunk, search_deeply
 from index.types import Article, Chunk, Span
 
 PLACEHOLDER = [1.0]  # the embedding of a record that is data, not a vector
@@ -116,6 +116,7 @@ class ServerStore(Store):
                 handle = client.get_or_create_collection(
                     self._name(kind), metadata={"hnsw:space": "cosine"}, embedding_function=None
                 ) if create else client.get_collection(self._name(kind), embedding_function=None)
+                search_deeply(handle)
             elif create:
                 from chromadb import FtsIndexConfig, K, Schema
 
