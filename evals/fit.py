@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ AGREE_RATIO = 0.5  # set before fitting, not tuned: "another article states it a
 MAX_FALSE_REFUSAL = 0.10  # the issue's bound on refusing answerable questions
 LINE_RATIOS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 SUPPORT_RATIOS = (0.0, 0.01, 0.03, 0.1, 0.2, 0.3, 0.5)
+VERSION_RATIOS = (None, 0.05, 0.1, 0.2, 0.3, 0.4)  # None: no line below the line ratio
 
 
 @dataclass
@@ -134,11 +136,12 @@ def fit(questions: list[Question]) -> dict:
         held_out[test] = logistic(model, x[test])
     sure = {i: p for i, p in zip(usable, held_out)}
     threshold, figures = choose_threshold(questions, out_of_fold, sure)
-    line_ratio, support_ratio, line_figures = choose_ratios(questions, out_of_fold, sure, threshold)
+    line_ratio, support_ratio, version_ratio, line_figures = choose_ratios(questions, out_of_fold, sure, threshold)
     return {
         "ranker": _fit(*_ranker_data(questions), FEATURES, RANKER_C),
         "answerer": _fit(x, y, ANSWER_FEATURES),
-        "threshold": threshold, "line_ratio": line_ratio, "support_ratio": support_ratio, "agree_ratio": AGREE_RATIO,
+        "threshold": threshold, "line_ratio": line_ratio, "support_ratio": support_ratio,
+        "version_ratio": version_ratio, "agree_ratio": AGREE_RATIO,
         "fitted": {"on": "tune split of evals/qa.jsonl", "when": datetime.date.today().isoformat(),
                    "questions": len(questions), "corpora": sorted({q.corpus for q in questions}),
                    "out_of_fold": {**figures, **line_figures}},
@@ -172,27 +175,29 @@ def choose_threshold(questions, ranked, sure) -> tuple[float, dict]:
     return best
 
 
-def choose_ratios(questions, ranked, sure, threshold) -> tuple[float, float, dict]:
-    """Line and support ratios with the best sum of "every article cited" on multi-source items and
-    citation precision, over the answered tune items."""
+def choose_ratios(questions, ranked, sure, threshold) -> tuple[float, float, float | None, dict]:
+    """Line, support and version ratios with the best sum of "every article cited" on multi-source
+    items and citation precision, over the answered tune items."""
     best = None
-    for line_ratio in LINE_RATIOS:
-        for support_ratio in SUPPORT_RATIOS:
-            all_cited, precise = [], []
-            for i, q in enumerate(questions):
-                if not q.answerable or sure.get(i, 0.0) < threshold:
-                    continue
-                lines = choose_lines(ranked[i], line_ratio, support_ratio, q.max_lines, answer_type(q.item["question"]))
-                cited = [c for line in lines for c in line]
-                gold = {c.key for c, g in zip(q.candidates, q.gold) if g}
-                precise.append(mean(c.key in gold for c in cited))
-                if len(q.item["sources"]) > 1:
-                    all_cited.append(set(q.item["sources"]) <= {c.source for c in cited})
-            figures = {"all_sources_cited": round(mean(all_cited), 4), "citation_precision": round(mean(precise), 4)}
-            score = figures["all_sources_cited"] + figures["citation_precision"]
-            if best is None or score > best[0]:
-                best = (score, line_ratio, support_ratio, figures)
-    return best[1], best[2], best[3]
+    for line_ratio, support_ratio, version_ratio in itertools.product(LINE_RATIOS, SUPPORT_RATIOS, VERSION_RATIOS):
+        if version_ratio is not None and version_ratio >= line_ratio:
+            continue
+        all_cited, precise = [], []
+        for i, q in enumerate(questions):
+            if not q.answerable or sure.get(i, 0.0) < threshold:
+                continue
+            lines = choose_lines(ranked[i], line_ratio, support_ratio, q.max_lines, answer_type(q.item["question"]),
+                                 version_ratio)
+            cited = [c for line in lines for c in line]
+            gold = {c.key for c, g in zip(q.candidates, q.gold) if g}
+            precise.append(mean(c.key in gold for c in cited))
+            if len(q.item["sources"]) > 1:
+                all_cited.append(set(q.item["sources"]) <= {c.source for c in cited})
+        figures = {"all_sources_cited": round(mean(all_cited), 4), "citation_precision": round(mean(precise), 4)}
+        score = figures["all_sources_cited"] + figures["citation_precision"]
+        if best is None or score > best[0]:
+            best = (score, line_ratio, support_ratio, version_ratio, figures)
+    return best[1], best[2], best[3], best[4]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -205,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     questions = collect(settings, load_set(QA_SET), args.corpora, args.workdir)
     selector = fit(questions)
     args.out.write_text(json.dumps(selector, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({k: selector[k] for k in ("threshold", "line_ratio", "support_ratio", "fitted")}, indent=1))
+    print(json.dumps({k: selector[k] for k in ("threshold", "line_ratio", "support_ratio", "version_ratio", "fitted")}, indent=1))
 
 
 if __name__ == "__main__":

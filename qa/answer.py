@@ -148,7 +148,8 @@ class Engine:
                           found.query)
         citations, lines = [], []
         kind = answer_type(found.question)
-        for line in choose_lines(ranked, selector["line_ratio"], selector["support_ratio"], s.max_citation_lines, kind):
+        for line in choose_lines(ranked, selector["line_ratio"], selector["support_ratio"], s.max_citation_lines, kind,
+                                 selector.get("version_ratio")):
             markers = []
             for item in line:
                 hit, span = found.places[item.key]

@@ -25,6 +25,10 @@ SELECTOR_FILE = Path(__file__).with_name("selector.json")
 ANSWER_FEATURES = ("p_best", "margin", "dense", "soft", "own_soft", "soft_min", "weakest", "unmatched", "lexical",
                    "typed", "type_missing", "focused", "absent", "absent_unmatched", "passage_dense", "agreeing",
                    "top_typed", "top_focused", "top_unmatched")
+# A version of another article must be as near the question in meaning as the best sentence, its in-context
+# cosine at most this far below: chosen on tune among the gaps of four signals (dense, soft, own_soft,
+# context) at 0.05 / 0.1 / 0.2 by every-source-cited plus citation precision (docs/evals.md)
+VERSION_DENSE_GAP = 0.05
 TOP = 3  # the leading sentences whose best values say whether the articles hold the asked-for detail at all
 
 
@@ -111,7 +115,7 @@ def confidence(ranked: Sequence[Ranked], selector: dict) -> float:
 
 
 def choose_lines(ranked: Sequence[Ranked], line_ratio: float, support_ratio: float, max_lines: int,
-                 kind: str | None = None) -> list[list[Ranked]]:
+                 kind: str | None = None, version_ratio: float | None = None) -> list[list[Ranked]]:
     """Answer lines from ``ranked`` (best first), each a sentence and other articles' statements of it.
 
     The best lead sentence starts the first line. A lead sentence of another article starts a further
@@ -119,6 +123,11 @@ def choose_lines(ranked: Sequence[Ranked], line_ratio: float, support_ratio: flo
     ``line_ratio`` of the best one's. Any sentence of another article that states the same fact as a
     line (``same_fact``, or ``same_answer`` of the asked-for ``kind``: the same figure or name about the
     same thing), with at least ``support_ratio`` of the best probability, is cited on that line too.
+    With ``version_ratio``, a lead sentence of another article under ``line_ratio`` but at least
+    ``version_ratio`` of the best still starts a line when it holds an answer of the asked-for ``kind``
+    next to what the question asks about (its "focused" signal) and is about as near the question in
+    meaning as the best sentence (``VERSION_DENSE_GAP``): another article's version of a figure, day
+    or place is usually worded apart from the best one and ranked well below it.
 
     >>> r = [Ranked(0, "a", "The toll passed 23,000 in Gaza.", (), 0.9), Ranked(2, "c", "Officials said 24,000 died.", (), 0.8),
     ...      Ranked(3, "a", "Blinken left.", (), 0.7), Ranked(1, "b", "In Gaza the toll is over 23,000.", (), 0.5)]
@@ -127,6 +136,12 @@ def choose_lines(ranked: Sequence[Ranked], line_ratio: float, support_ratio: flo
     >>> r = [Ranked(0, "a", "Hamas holds three hostages in Rafah.", (), 0.9), Ranked(1, "b", "In Rafah, three hostages remain.", (), 0.5)]
     >>> [[c.key for c in line] for line in choose_lines(r, 0.8, 0.3, 3, "number")]
     [[0, 1]]
+    >>> typed = tuple(1.0 if f == "focused" else 0.0 for f in FEATURES)  # dense_gap 0: as near as the best
+    >>> r = [Ranked(0, "a", "He arrived on Tuesday.", typed, 0.9), Ranked(1, "b", "He landed on Monday night.", typed, 0.2)]
+    >>> [[c.key for c in line] for line in choose_lines(r, 0.6, 0.3, 3, "time")]
+    [[0]]
+    >>> [[c.key for c in line] for line in choose_lines(r, 0.6, 0.3, 3, "time", version_ratio=0.2)]
+    [[0], [1]]
     """
     leads = [c for c in ranked if c.lead]
     if not leads:
@@ -134,9 +149,15 @@ def choose_lines(ranked: Sequence[Ranked], line_ratio: float, support_ratio: flo
     best = leads[0].p
     lines: list[list[Ranked]] = []
     used: set[int] = set()
+    focused, dense_gap = FEATURES.index("focused"), FEATURES.index("dense_gap")
     for c in leads:
-        if len(lines) >= max_lines or c.p < line_ratio * best:
+        if len(lines) >= max_lines:
             break
+        if c.p < line_ratio * best:
+            if version_ratio is None or kind is None or c.p < version_ratio * best:
+                break
+            if len(c.signals) != len(FEATURES) or c.signals[focused] < 1.0 or c.signals[dense_gap] < -VERSION_DENSE_GAP:
+                continue
         cited = {x.source for line in lines for x in line}
         if c.key in used or (lines and c.source in cited) or any(same_fact(c.text, line[0].text) for line in lines):
             continue

@@ -68,3 +68,23 @@ def test_a_shared_figure_on_another_topic_is_not_support_however_low_the_floor()
               _ranked(2, "lee2", "In Malawi, the HIV infection rate stands at 19 per cent overall.", 0.02)]
     lines = choose_lines(ranked, line_ratio=0.6, support_ratio=0.0, max_lines=3, kind="number")
     assert [[c.key for c in line] for line in lines] == [[0, 2]]
+
+
+def _with(p_signals: dict[str, float]) -> tuple[float, ...]:
+    return tuple(p_signals.get(f, 0.5) for f in FEATURES)
+
+
+def test_another_articles_version_ranked_far_below_gets_a_line_only_when_it_is_about_the_same_thing():
+    """A version under the line ratio starts a line when it holds the asked-for answer next to what the
+    question asks about and is as near the question in meaning as the best sentence; not otherwise."""
+    best = Ranked(0, "000", "Blinken arrived in Israel on Tuesday.", _with({"focused": 1.0, "dense_gap": 0.0}), 0.9)
+    version = Ranked(1, "003", "After landing on Monday night in Israel, Blinken met Herzog.",
+                     _with({"focused": 1.0, "dense_gap": -0.03}), 0.15)
+    farther = Ranked(2, "001", "Blinken left on Friday for Jordan.", _with({"focused": 1.0, "dense_gap": -0.2}), 0.15)
+    untyped = Ranked(3, "002", "Blinken met the war cabinet in Israel.", _with({"focused": 0.0, "dense_gap": 0.0}), 0.15)
+    ranked = [best, version, farther, untyped]
+    keys = lambda lines: [[c.key for c in line] for line in lines]  # noqa: E731
+    assert keys(choose_lines(ranked, 0.6, 0.5, 3, "time", version_ratio=0.1)) == [[0], [1]]
+    assert keys(choose_lines(ranked, 0.6, 0.5, 3, "time")) == [[0]]  # no version ratio: as before
+    assert keys(choose_lines(ranked, 0.6, 0.5, 3, "time", version_ratio=0.2)) == [[0]]  # under the version ratio
+    assert keys(choose_lines(ranked, 0.6, 0.5, 3, None, version_ratio=0.1)) == [[0]]  # no asked-for kind
