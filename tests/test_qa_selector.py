@@ -8,8 +8,9 @@ from qa.selector import ANSWER_FEATURES, SELECTOR_FILE, Ranked, answer_signals, 
 from qa.signals import FEATURES
 
 
-def _ranked(key, source, text, p, lead=True):
-    return Ranked(key, source, text, tuple([0.5] * len(FEATURES)), p, lead)
+def _ranked(key, source, text, p, lead=True, **signals):
+    """A candidate whose signals are all 0.5 but those named."""
+    return Ranked(key, source, text, tuple(signals.get(f, 0.5) for f in FEATURES), p, lead)
 
 
 def test_the_shipped_selector_matches_the_signals_and_was_fitted_on_the_tune_split():
@@ -70,18 +71,14 @@ def test_a_shared_figure_on_another_topic_is_not_support_however_low_the_floor()
     assert [[c.key for c in line] for line in lines] == [[0, 2]]
 
 
-def _with(p_signals: dict[str, float]) -> tuple[float, ...]:
-    return tuple(p_signals.get(f, 0.5) for f in FEATURES)
-
-
 def test_another_articles_version_ranked_far_below_gets_a_line_only_when_it_is_about_the_same_thing():
     """A version under the line ratio starts a line when it holds the asked-for answer next to what the
     question asks about and is as near the question in meaning as the best sentence; not otherwise."""
-    best = Ranked(0, "000", "Blinken arrived in Israel on Tuesday.", _with({"focused": 1.0, "dense_gap": 0.0}), 0.9)
-    version = Ranked(1, "003", "After landing on Monday night in Israel, Blinken met Herzog.",
-                     _with({"focused": 1.0, "dense_gap": -0.03}), 0.15)
-    farther = Ranked(2, "001", "Blinken left on Friday for Jordan.", _with({"focused": 1.0, "dense_gap": -0.2}), 0.15)
-    untyped = Ranked(3, "002", "Blinken met the war cabinet in Israel.", _with({"focused": 0.0, "dense_gap": 0.0}), 0.15)
+    best = _ranked(0, "000", "Blinken arrived in Israel on Tuesday.", 0.9, focused=1.0, dense_gap=0.0)
+    version = _ranked(1, "003", "After landing on Monday night in Israel, Blinken met Herzog.", 0.15,
+                      focused=1.0, dense_gap=-0.03)
+    farther = _ranked(2, "001", "Blinken left on Friday for Jordan.", 0.15, focused=1.0, dense_gap=-0.2)
+    untyped = _ranked(3, "002", "Blinken met the war cabinet in Israel.", 0.15, focused=0.0, dense_gap=0.0)
     ranked = [best, version, farther, untyped]
     keys = lambda lines: [[c.key for c in line] for line in lines]  # noqa: E731
     assert keys(choose_lines(ranked, 0.6, 0.5, 3, "time", version_ratio=0.1)) == [[0], [1]]
