@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     questions = collect(settings, load_set(QA_SET), args.corpora, args.workdir)
     selector = fit(questions)
     args.out.write_text(json.dumps(selector, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({k: selector[k] for k in ("threshold", "line_ratio", "support_ratio", "version_ratio", "fitted")}, indent=1))
+    print(json.dumps({k: v for k, v in selector.items() if k not in ("ranker", "answerer")}, indent=1))  # the choices
 
 
 if __name__ == "__main__":
