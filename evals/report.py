@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-METRICS = ("answer_accuracy", "citation_support", "abstain_recall", "false_abstention", "all_sources_cited",
+METRICS = ("answer_accuracy", "citation_support", "abstain_recall", "near_miss_refusal", "off_topic_refusal",
+           "false_abstention", "all_sources_cited",
            "hit@1", "hit@5", "mrr", "citation_precision", "overall_accuracy", "abstain_precision", "answer_f1",
            "latency_p50_ms", "latency_p95_ms")
 HEADLINE = ("answer_accuracy", "citation_support", "abstain_recall", "false_abstention", "all_sources_cited")

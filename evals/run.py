@@ -51,6 +51,7 @@ class Row:
     cited_spans: int = 0
     cited_spans_gold: int = 0
     multi_source: bool = False  # the item names two or more articles (multi-article or disagreement)
+    off_topic: bool = False  # unanswerable, on a subject no article touches (item "kind": "off-topic")
     all_sources_cited: bool = False  # answered, and every article of the item is among the citations
     confidence: float = 0.0
     latency_ms: float = 0.0
@@ -70,7 +71,9 @@ def load_set(path: Path | str = QA_SET) -> list[dict]:
 
 def check_set(items: list[dict], corpus: Path) -> list[str]:
     """Problems with a Q&A set (empty list when it is sound): evidence verbatim in its sources, ids unique,
-    unanswerable items without sources, every field present."""
+    unanswerable items without sources, every field present. An unanswerable item may say of what
+    ``kind`` it is: "off-topic" (no article touches its subject) or "beyond" (a detail the articles
+    leave out); without one it is a near miss as well."""
     problems, seen = [], set()
     for item in items:
         iid = item.get("id")
@@ -83,6 +86,8 @@ def check_set(items: list[dict], corpus: Path) -> list[str]:
         seen.add(iid)
         if item["type"] not in TYPES:
             problems.append(f"{iid}: unknown type {item['type']}")
+        if item.get("kind") not in (None, "off-topic", "beyond") or (item.get("kind") and item["type"] != "unanswerable"):
+            problems.append(f"{iid}: kind is \"off-topic\" or \"beyond\", and only for unanswerable items")
         if item["type"] == "unanswerable":
             if item["sources"] or item["evidence"]:
                 problems.append(f"{iid}: unanswerable items have no sources or evidence")
@@ -127,7 +132,7 @@ def _score(row: Row, item: dict, gold: list, answer_text: str, abstained: bool,
 
 def _row(item: dict) -> Row:
     return Row(item["id"], item["type"], item["question"], item["type"] != "unanswerable", split_of(item["id"]),
-               multi_source=len(item["sources"]) > 1)
+               multi_source=len(item["sources"]) > 1, off_topic=item.get("kind") == "off-topic")
 
 
 def run_system(engine: Engine, item: dict, gold: list) -> Row:
@@ -205,6 +210,8 @@ def aggregate(rows: list[Row]) -> dict:
         "overall_accuracy": mean(r.correct for r in rows),
         "abstain_precision": safe_ratio(sum(1 for r in abstained if not r.answerable), len(abstained)),
         "abstain_recall": safe_ratio(sum(1 for r in unanswerable if r.abstained), len(unanswerable)),
+        "near_miss_refusal": mean(r.abstained for r in unanswerable if not r.off_topic),
+        "off_topic_refusal": mean(r.abstained for r in unanswerable if r.off_topic),
         "false_abstention": safe_ratio(sum(1 for r in answerable if r.abstained), len(answerable)),
         "all_sources_cited": mean(r.all_sources_cited for r in multi),
         "multi_source_n": len(multi),

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from evals.corpora import CORPORA, build_corpus, wiki_articles
-from evals.run import QA_SET, check_set, items_for, load_set, split_of
+from evals.run import QA_SET, Row, aggregate, check_set, items_for, load_set, split_of
 
 from conftest import ROOT, SEEDS
 
@@ -31,6 +31,8 @@ def test_the_qa_set_is_sound(tmp_path):
     answerable = [i for i in items if i["type"] != "unanswerable"]
     assert sum(i["paraphrased"] for i in answerable) >= 0.40 * len(answerable)
     assert len(items) - len(answerable) >= 0.20 * len(items)
+    near_misses = [i for i in items if i["type"] == "unanswerable" and i.get("kind") != "off-topic"]
+    assert len(near_misses) >= 0.20 * len(items)  # the topic is in the articles, the detail is not
     counts = Counter(i["type"] for i in items)
     assert all(counts[t] >= 10 for t in ("who", "number", "fact", "multi", "disagree", "followup"))
     assert all(i["history"] for i in items if i["type"] == "followup")
@@ -61,12 +63,23 @@ def test_wikipedia_distractors_are_the_non_redirect_pages_as_plain_text():
     assert sorted(len(t) for _, t in pages)[len(pages) // 2] > 10_000
 
 
+def test_refusals_are_reported_for_near_misses_and_off_topic_questions_apart():
+    rows = [Row("a", "unanswerable", "q", False, abstained=True, correct=True),
+            Row("b", "unanswerable", "q", False),
+            Row("c", "unanswerable", "q", False, abstained=True, correct=True, off_topic=True),
+            Row("d", "fact", "q", True, abstained=True)]
+    figures = aggregate(rows)
+    assert (figures["abstain_recall"], figures["near_miss_refusal"], figures["off_topic_refusal"]) == (2 / 3, 0.5, 1.0)
+    assert figures["false_abstention"] == 1.0
+
+
 def test_check_set_finds_problems():
     items = [{"id": "a", "question": "q", "answer": "x", "aliases": ["x"], "sources": ["000_af78f88671f86985.txt"],
               "evidence": [{"source": "000_af78f88671f86985.txt", "text": "not in the article"}], "type": "fact"},
              {"id": "a", "question": "q", "answer": "", "aliases": [], "sources": ["x"], "evidence": [],
-              "type": "unanswerable"}]
+              "type": "unanswerable", "kind": "off topic"}]
     problems = check_set(items, SEEDS)
+    assert any("kind is" in p for p in problems)
     assert any("not found verbatim" in p for p in problems)
     assert any("duplicate id" in p for p in problems)
     assert any("no sources" in p for p in problems)
