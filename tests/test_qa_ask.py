@@ -103,7 +103,7 @@ def test_follow_up_uses_the_history(seeded):
 
 @pytest.mark.parametrize("question", [
     pytest.param("What is the name of Blinken's wife?", marks=KNOWN_MISS),  # near misses: the topic is there
-    "How many rockets did Hezbollah fire at Israel during the visit?",  # refused since the threshold 0.22 (0.18 now)
+    "How many rockets did Hezbollah fire at Israel during the visit?",  # refused since the threshold 0.22 (0.16 now)
     "Who won the 2024 US presidential election?", "What is the boiling point of mercury?"])
 def test_questions_the_articles_cannot_answer_abstain(seeded, question):
     answer = run(question, seeded)

@@ -8,7 +8,7 @@ from conftest import ROOT
 
 
 def test_no_question_of_the_eval_is_called_foreign():
-    # 341 English questions, sloppy and lowercase ones among them: the cost of a false call is a wrong refusal text
+    # 375 English questions, sloppy and lowercase ones among them: the cost of a false call is a wrong refusal text
     questions = [json.loads(line)["question"] for line in (ROOT / "evals" / "qa.jsonl").open(encoding="utf-8")]
     assert len(questions) > 200
     assert [q for q in questions if foreign_language(q)] == []
