@@ -20,6 +20,7 @@ from qa.settings import Settings
 QA_SET = Path(__file__).with_name("qa.jsonl")
 TYPES = ("who", "number", "fact", "paraphrase", "multi", "disagree", "followup", "unanswerable")
 SPLITS = ("tune", "test")
+KINDS = (None, "off-topic", "beyond")  # of an unanswerable item: a near miss unless "off-topic"
 
 
 def split_of(item_id: str) -> str:
@@ -86,7 +87,8 @@ def check_set(items: list[dict], corpus: Path) -> list[str]:
         seen.add(iid)
         if item["type"] not in TYPES:
             problems.append(f"{iid}: unknown type {item['type']}")
-        if item.get("kind") not in (None, "off-topic", "beyond") or (item.get("kind") and item["type"] != "unanswerable"):
+        kind = item.get("kind")
+        if kind not in KINDS or (kind and item["type"] != "unanswerable"):
             problems.append(f"{iid}: kind is \"off-topic\" or \"beyond\", and only for unanswerable items")
         if item["type"] == "unanswerable":
             if item["sources"] or item["evidence"]:
