@@ -178,18 +178,16 @@ def choose_threshold(questions, ranked, sure) -> tuple[float, dict]:
 def choose_ratios(questions, ranked, sure, threshold) -> tuple[float, float, float | None, dict]:
     """Line, support and version ratios with the best sum of "every article cited" on multi-source
     items and citation precision, over the answered tune items."""
+    answered = [(ranked[i], q, answer_type(q.item["question"]), {c.key for c, g in zip(q.candidates, q.gold) if g})
+                for i, q in enumerate(questions) if q.answerable and sure.get(i, 0.0) >= threshold]
     best = None
     for line_ratio, support_ratio, version_ratio in itertools.product(LINE_RATIOS, SUPPORT_RATIOS, VERSION_RATIOS):
         if version_ratio is not None and version_ratio >= line_ratio:
             continue
         all_cited, precise = [], []
-        for i, q in enumerate(questions):
-            if not q.answerable or sure.get(i, 0.0) < threshold:
-                continue
-            lines = choose_lines(ranked[i], line_ratio, support_ratio, q.max_lines, answer_type(q.item["question"]),
-                                 version_ratio)
+        for candidates, q, kind, gold in answered:
+            lines = choose_lines(candidates, line_ratio, support_ratio, q.max_lines, kind, version_ratio)
             cited = [c for line in lines for c in line]
-            gold = {c.key for c, g in zip(q.candidates, q.gold) if g}
             precise.append(mean(c.key in gold for c in cited))
             if len(q.item["sources"]) > 1:
                 all_cited.append(set(q.item["sources"]) <= {c.source for c in cited})
