@@ -1,6 +1,6 @@
 """Benchmark indexing throughput as a ratio to raw ``SentenceTransformer.encode`` of the same chunks.
 
-Usage: python -m evals.bench_index --articles 2000 [--server] [--onnx] [--out docs/benchmarks.md]
+Usage: python -m evals.bench_index --articles 2000 [--server] [--onnx | --float32] [--out docs/benchmarks.md]
 
 It generates a corpus by recombining the seed articles' sentences with varied names and numbers
 (throughput does not depend on meaning), indexes it into a fresh store with ``index.build``, then
@@ -8,24 +8,27 @@ encodes exactly the chunk texts the index embedded with a bare ``SentenceTransfo
 process, and reports articles/s, chunks/s, the ratio and peak memory. With ``--server`` the index goes
 to a real Chroma server (``chroma run``, started here on a free loopback port) and the server's peak
 memory is reported too; with ``--onnx`` the same corpus is indexed a second time with the store's ONNX
-export as the encoder throughout (what a small update uses) and a third time as by default (torch), so
-that the comparison does not hang on which went first. A script, not a test.
+export as the encoder throughout (what a small update uses), with ``--float32`` with torch in float32
+even where the CPU has bfloat16 (``QA_EMBED_FLOAT32=1``, how every run indexed before), and then a
+third time as by default, so that the comparison does not hang on which went first. A script, not a
+test.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import tempfile
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import index  # noqa: F401
 from evals.bench_load import chroma_running
 from index import build
 from index.chunk import split_sentences
-from index.embed import default_model_path
+from index.embed import default_model_path, matmul_precision
 from index.read import read_corpus
 from index.store import node_for, open_store
 
@@ -50,8 +53,11 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--server", action="store_true", help="Index into a Chroma server started here.")
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--onnx", action="store_true",
-                        help="Also index the same corpus with the ONNX encoder throughout, then as by default again.")
+    other = parser.add_mutually_exclusive_group()
+    other.add_argument("--onnx", action="store_true",
+                       help="Also index the same corpus with the ONNX encoder throughout, then as by default again.")
+    other.add_argument("--float32", action="store_true",
+                       help="Also index the same corpus with torch in float32, then as by default again.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         corpus, store = Path(tmp) / "corpus", Path(tmp) / "store"
@@ -63,17 +69,14 @@ def main() -> None:
         started = time.perf_counter()
         summary = build(corpus, store, progress=False, **where)
         index_s = time.perf_counter() - started
-        onnx_s = again_s = None
-        if args.onnx:  # then the ONNX encoder for the whole run, then the default again: order does not decide
-            from index.embed import default_model_path as model_path
-            from index.encoder import query_encoder
-
+        other_s = again_s = None
+        other = "ONNX" if args.onnx else "float32" if args.float32 else None
+        if other:  # then the other encoder for the whole run, then the default again: order does not decide
             started = time.perf_counter()
-            onnx_store = Path(tmp) / "onnx-store"
-            build(corpus, onnx_store, progress=False,
-                  encode=lambda texts, spans: query_encoder(onnx_store, model_path()).embed_with_spans(texts, spans),
-                  **({**where, "namespace": "bench-onnx"} if where else {}))
-            onnx_s = time.perf_counter() - started
+            with _other_encoder(other, Path(tmp) / "other-store") as (other_store, encode):
+                build(corpus, other_store, progress=False, encode=encode,
+                      **({**where, "namespace": "bench-other"} if where else {}))
+            other_s = time.perf_counter() - started
             started = time.perf_counter()
             build(corpus, Path(tmp) / "again-store", progress=False, **({**where, "namespace": "bench-again"} if where else {}))
             again_s = time.perf_counter() - started
@@ -84,7 +87,8 @@ def main() -> None:
 
         model = SentenceTransformer(default_model_path(), device="cpu")
         started = time.perf_counter()
-        model.encode(texts, batch_size=64)
+        with matmul_precision():  # the precision the default indexing run used
+            model.encode(texts, batch_size=64)
         encode_s = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = [
@@ -94,16 +98,37 @@ def main() -> None:
         f"{summary.articles / index_s:.1f} | {summary.chunks / index_s:.1f} | {encode_s:.1f} | "
         f"{index_s / encode_s:.2f}x | {peak_mb:.0f} | {f'{server_mb:.0f}' if server_mb else '-'} |",
     ]
-    if onnx_s:
-        rows.append(f"\nThe same corpus indexed with the ONNX encoder throughout: {onnx_s:.1f} s, then as by default again: "
-                    f"{again_s:.1f} s; ONNX / default = {onnx_s / index_s:.2f}x (first run), {onnx_s / again_s:.2f}x (second)")
+    if other_s:
+        rows.append(f"\nThe same corpus indexed with the {other} encoder throughout: {other_s:.1f} s, then as by default "
+                    f"again: {again_s:.1f} s; default / {other} = {index_s / other_s:.2f}x (first run), "
+                    f"{again_s / other_s:.2f}x (second)")
     report = "\n".join(rows)
     print(report)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         with open(args.out, "a", encoding="utf-8") as f:
-            flag = " --server" if args.server else ""
+            flag = "".join(f" --{name}" for name in ("server", "onnx", "float32") if getattr(args, name))
             f.write(f"\n`python -m evals.bench_index --articles {args.articles}{flag}`\n\n{report}\n")
+
+
+@contextmanager
+def _other_encoder(kind: str, store: Path):
+    """The store folder and ``encode`` for indexing with the ONNX export throughout, or with torch in
+    float32 (the default uses bfloat16 matrix products where the CPU has them, ``index.embed``)."""
+    if kind == "ONNX":
+        from index.encoder import query_encoder
+
+        yield store, lambda texts, spans: query_encoder(store, default_model_path()).embed_with_spans(texts, spans)
+        return
+    before = os.environ.get("QA_EMBED_FLOAT32")
+    os.environ["QA_EMBED_FLOAT32"] = "1"
+    try:
+        yield store, None
+    finally:
+        if before is None:
+            del os.environ["QA_EMBED_FLOAT32"]
+        else:
+            os.environ["QA_EMBED_FLOAT32"] = before
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -138,8 +138,9 @@ def _encoder(store_folder: Path, model: str, batch_chunks: int) -> Encoder:
     """The default ``encode``: torch (``index.embed``) for a run that embeds ``batch_chunks`` chunks or
     more, the store's ONNX export (``index.encoder``) for a smaller one, decided at the first call (a
     first batch smaller than ``batch_chunks`` is the whole run). Their vectors agree (cosine >= 0.9999,
-    tests/test_index_encoder.py); torch is about 1.1x faster on long runs here, and a small update
-    that does not import torch starts seconds sooner (docs/benchmarks.md)."""
+    tests/test_index_encoder.py); torch is about 2x faster on long runs on a CPU with bfloat16 matrix
+    instructions (about 1.1x without), and a small update that does not import torch starts seconds
+    sooner (docs/benchmarks.md)."""
     chosen: list[Encoder] = []
 
     def encode(texts, spans):

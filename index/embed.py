@@ -59,7 +59,8 @@ def embed_with_spans(embedder: "BaseEmbedding", texts: list[str], spans: list[li
     # HuggingFaceEmbedding keeps its SentenceTransformer private and offers no token outputs; the
     # late-chunking vectors need them from the very pass that gives the chunk vector.
     model = embedder._model
-    outputs = model.encode(texts, batch_size=EMBED_BATCH_SIZE, output_value=None, show_progress_bar=False)
+    with matmul_precision():
+        outputs = model.encode(texts, batch_size=EMBED_BATCH_SIZE, output_value=None, show_progress_bar=False)
     offsets = model.tokenizer(texts, return_offsets_mapping=True, truncation=True,
                               max_length=model.max_seq_length)["offset_mapping"]
     vectors, span_vectors = [], []
@@ -69,6 +70,31 @@ def embed_with_spans(embedder: "BaseEmbedding", texts: list[str], spans: list[li
         tokens = out["token_embeddings"].float().cpu().numpy()
         span_vectors.append(span_rows(tokens[: len(text_offsets)], text_offsets, text_spans))
     return vectors, span_vectors
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices in hardware (AMX or AVX512-BF16), where torch's
+    autocast runs the encoder's matrix products in bfloat16 at about 0.4x the float32 time with
+    vectors at cosine >= 0.9999 to float32 (docs/benchmarks.md). ``QA_EMBED_FLOAT32=1`` says no."""
+    import os
+
+    import torch
+
+    if os.environ.get("QA_EMBED_FLOAT32", "") not in ("", "0"):
+        return False
+    # torch (2.13) has no public check; where these helpers are gone, float32 is the safe answer
+    checks = [getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
+    return any(check() for check in checks if check is not None)
+
+
+def matmul_precision():
+    """Autocast to bfloat16 on a CPU that has it in hardware (``native_bf16``), float32 elsewhere:
+    layer norms, softmax and the outputs stay float32 either way."""
+    import contextlib
+
+    import torch
+
+    return torch.autocast("cpu", dtype=torch.bfloat16) if native_bf16() else contextlib.nullcontext()
 
 
 def span_rows(tokens, offsets: list[tuple[int, int]], spans: list[tuple[int, int]]):

@@ -119,12 +119,14 @@ CRASH = textwrap.dedent("""
 
 
 def same_answer(a, b) -> bool:
-    """The same text and citations (sources, offsets, quotes); scores equal to 1e-3, because chunks
-    embedded in other batches differ in the last float digits and a score is rounded to 4."""
+    """The same text and citations (sources, offsets, quotes); scores equal to 5e-3, because chunks
+    embedded in other batches, or by torch in bfloat16 in one run and by the ONNX export in float32 in
+    the other (index.build picks by run size), differ in the last digits (a support's 0.0221 against
+    0.0204 seen)."""
     from dataclasses import replace
 
     return (a.text, [replace(c, score=0) for c in a.citations]) == (b.text, [replace(c, score=0) for c in b.citations]) \
-        and all(abs(x.score - y.score) <= 1e-3 for x, y in zip(a.citations, b.citations))
+        and all(abs(x.score - y.score) <= 5e-3 for x, y in zip(a.citations, b.citations))
 
 
 @pytest.mark.parametrize("point", ["begin", "add_vectors", "finish"])
@@ -145,7 +147,7 @@ def test_a_killed_run_is_completed_by_the_next(corpus, tmp_path, point, backend)
 
     for question in ("Who is John Kirby?", "How many people have been displaced in Gaza?", "23,000"):
         repaired, fresh = ask(question, store=store, **backend), ask(question, store=clean)
-        assert same_answer(repaired, fresh)
+        assert same_answer(repaired, fresh), [(x.score, y.score, x.source, y.source) for x, y in zip(repaired.citations, fresh.citations)]
 
 
 def test_a_missing_corpus_folder_is_a_clear_error(tmp_path):
