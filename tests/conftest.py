@@ -113,3 +113,17 @@ def forced(url: str, text: str, **extra) -> dict:
     _client(Settings.from_env(llm_url=url, llm_model=model, **extra)).additional_kwargs = {
         "extra_body": {"grammar": "root ::= " + json.dumps(text, ensure_ascii=False)}}
     return {"llm_url": url, "llm_model": model, **extra}
+
+
+def seed_chunks() -> tuple[list[str], list[list[tuple[int, int]]]]:
+    """The seeds' chunk texts and, per chunk, its sentences' character spans: what indexing embeds."""
+    from index.chunk import chunk_article
+    from index.read import corpus_files, read_article
+
+    texts, spans = [], []
+    for path, source in corpus_files(ROOT / "seeds"):
+        article = read_article(path, source)
+        for chunk in chunk_article(source, article.text, article.body):
+            texts.append(chunk.text)
+            spans.append([(s.start - chunk.start, s.end - chunk.start) for s in chunk.sentences])
+    return texts, spans

@@ -4,20 +4,7 @@ import pytest
 
 from index.embed import embed_with_spans, load_embedder, native_bf16
 
-from conftest import ROOT
-
-
-def _seed_chunks():
-    from index.chunk import chunk_article
-    from index.read import corpus_files, read_article
-
-    texts, spans = [], []
-    for path, source in corpus_files(ROOT / "seeds"):
-        article = read_article(path, source)
-        for chunk in chunk_article(source, article.text, article.body):
-            texts.append(chunk.text)
-            spans.append([(s.start - chunk.start, s.end - chunk.start) for s in chunk.sentences])
-    return texts, spans
+from conftest import seed_chunks
 
 
 def test_float32_can_be_asked_for(monkeypatch):
@@ -31,7 +18,7 @@ def test_bfloat16_gives_the_float32_chunk_and_sentence_vectors(monkeypatch):
     monkeypatch.delenv("QA_EMBED_FLOAT32", raising=False)
     if not native_bf16():
         pytest.skip("this CPU has no bfloat16 matrix instructions: indexing runs in float32 only")
-    texts, spans = _seed_chunks()
+    texts, spans = seed_chunks()
     embedder = load_embedder()
     fast_vectors, fast_rows = embed_with_spans(embedder, texts, spans)
     monkeypatch.setenv("QA_EMBED_FLOAT32", "1")

@@ -8,7 +8,7 @@ import numpy as np
 from index.embed import default_model_path, load_embedder
 from index.encoder import exported, query_encoder
 
-from conftest import ROOT
+from conftest import ROOT, seed_chunks
 
 QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "evals" / "qa.jsonl").read_text().splitlines() if line.strip()]
 
@@ -53,16 +53,9 @@ def test_the_encoder_loads_without_torch(seed_store):
 def test_chunk_and_sentence_vectors_match_sentence_transformers(seed_store):
     """What indexing stores (ONNX) against the late chunking of index.embed (torch), on the seeds' chunks
     and on a text longer than the window, whose last sentences get no vector either way."""
-    from index.chunk import chunk_article
     from index.embed import embed_with_spans
-    from index.read import corpus_files, read_article
 
-    texts, spans = [], []
-    for path, source in corpus_files(ROOT / "seeds"):
-        article = read_article(path, source)
-        for chunk in chunk_article(source, article.text, article.body):
-            texts.append(chunk.text)
-            spans.append([(s.start - chunk.start, s.end - chunk.start) for s in chunk.sentences])
+    texts, spans = seed_chunks()
     long = " ".join(QUESTIONS[:40])
     texts.append(long)
     spans.append([(0, 30), (len(long) - 30, len(long))])
