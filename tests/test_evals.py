@@ -39,6 +39,14 @@ def test_the_qa_set_is_sound(tmp_path):
     assert {i["style"] for i in items} == {"plain", "sloppy", "long"}
 
 
+def test_the_fresh_readers_check_is_sound(tmp_path):
+    """evals/fresh.jsonl: two more blind readers' items, never fitted on (docs/evals.md)."""
+    items = load_set(QA_SET.with_name("fresh.jsonl"))
+    assert check_set(items, build_corpus("seeds+lee", tmp_path / "c")) == []
+    assert not {i["id"] for i in items} & {i["id"] for i in load_set(QA_SET)}
+    assert {i["author"] for i in items} == {"reader-i", "reader-j"} and len(items) == 64
+
+
 def test_the_test_split_is_fixed_and_large_enough():
     items = load_set(QA_SET)
     test = [i for i in items if split_of(i["id"]) == "test"]
