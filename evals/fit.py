@@ -30,7 +30,8 @@ from evals.metrics import answer_matches, first_hit, mean
 from evals.run import QA_SET, gold_spans, items_for, load_set, prepare, split_of
 from qa.answer import Engine
 from qa.evidence import answer_type
-from qa.selector import ANSWER_FEATURES, SELECTOR_FILE, Ranked, answer_signals, choose_lines, rank, without_repeats
+from qa.selector import (ANSWER_FEATURES, SELECTOR_FILE, Ranked, answer_signals, choose_lines, lacks_asked_kind, rank,
+                         without_repeats)
 from qa.settings import Settings
 from qa.signals import FEATURES, already_given, logistic
 
@@ -134,7 +135,8 @@ def fit(questions: list[Question]) -> dict:
         test = [j for j, i in enumerate(usable) if _fold(questions[i]) == k]
         model = _fit(x[train], y[train], ANSWER_FEATURES)
         held_out[test] = logistic(model, x[test])
-    sure = {i: p for i, p in zip(usable, held_out)}
+    sure = {i: 0.0 if lacks_asked_kind(out_of_fold[i], answer_type(questions[i].item["question"])) else p
+            for i, p in zip(usable, held_out)}  # as ``qa.selector.confidence`` gives it
     threshold, figures = choose_threshold(questions, out_of_fold, sure)
     line_ratio, support_ratio, version_ratio, line_figures = choose_ratios(questions, out_of_fold, sure, threshold)
     return {

@@ -141,13 +141,13 @@ class Engine:
         given = already_given([c.text for c in found.candidates], found.history)
         repeated = {c.key for c, g in zip(found.candidates, given) if g}
         ranked = without_repeats(rank(found.candidates, selector["ranker"]), repeated)
-        sure = confidence(ranked, selector)
+        kind = answer_type(found.question)
+        sure = confidence(ranked, selector, kind)
         if not ranked or sure < self.min_confidence:
             language = foreign_language(found.question)  # a refusal says why when the question is not English
             return Answer(found.question, refusal(language) if language else ABSTAIN_TEXT, True, (), passages, sure,
                           found.query)
         citations, lines = [], []
-        kind = answer_type(found.question)
         for line in choose_lines(ranked, selector["line_ratio"], selector["support_ratio"], s.max_citation_lines, kind,
                                  selector.get("version_ratio")):
             markers = []

@@ -29,6 +29,10 @@ ANSWER_FEATURES = ("p_best", "margin", "dense", "soft", "own_soft", "soft_min", 
 # cosine at most this far below: chosen on tune among the gaps of four signals (dense, soft, own_soft,
 # context) at 0.05 / 0.1 / 0.2 by every-source-cited plus citation precision (docs/evals.md)
 VERSION_DENSE_GAP = 0.05
+# Asked for a figure, a duration or a day, a sentence without one does not answer: out of fold on tune, none
+# of 24 such best sentences was right and 20 were for unanswerable questions (docs/evals.md). Not for
+# names or places, which a role word or a description can answer.
+GATED_KINDS = ("number", "duration", "time")
 TOP = 3  # the leading sentences whose best values say whether the articles hold the asked-for detail at all
 
 
@@ -106,12 +110,29 @@ def answer_signals(ranked: Sequence[Ranked], agree_ratio: float) -> list[float] 
             max(t["typed"] for t in top), max(t["focused"] for t in top), min(t["unmatched"] for t in top)]
 
 
-def confidence(ranked: Sequence[Ranked], selector: dict) -> float:
-    """The probability that the best lead sentence answers the question (0 without one)."""
+def confidence(ranked: Sequence[Ranked], selector: dict, kind: str | None = None) -> float:
+    """The probability that the best lead sentence answers the question (0 without one, and 0 when the
+    question asks for a figure, a duration or a day, of ``kind``, that the sentence does not hold)."""
     row = answer_signals(ranked, selector["agree_ratio"])
-    if row is None:
+    if row is None or lacks_asked_kind(ranked, kind):
         return 0.0
     return round(float(logistic(selector["answerer"], np.array([row]))[0]), 4)
+
+
+def lacks_asked_kind(ranked: Sequence[Ranked], kind: str | None) -> bool:
+    """Whether the question asks for one of the ``GATED_KINDS`` (a figure, a duration, a day) and the best
+    lead sentence holds none beyond what the question says (its ``type_missing`` signal).
+
+    >>> has, hasnt = tuple([0.0] * len(FEATURES)), tuple(float(f == "type_missing") for f in FEATURES)
+    >>> lacks_asked_kind([Ranked(0, "x", "About 23,000 died.", has, 0.9)], "number")
+    False
+    >>> lacks_asked_kind([Ranked(0, "x", "Many died.", hasnt, 0.9)], "number")
+    True
+    >>> lacks_asked_kind([Ranked(0, "x", "Many died.", hasnt, 0.9)], "person")  # a role may answer "who"
+    False
+    """
+    leads = [c for c in ranked if c.lead]
+    return kind in GATED_KINDS and bool(leads) and dict(zip(FEATURES, leads[0].signals))["type_missing"] > 0.5
 
 
 def choose_lines(ranked: Sequence[Ranked], line_ratio: float, support_ratio: float, max_lines: int,

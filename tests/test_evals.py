@@ -14,7 +14,7 @@ from conftest import ROOT, SEEDS
 # The figures `qa eval` reached on the test split when the selector was last fitted (docs/evals.md),
 # less a small margin: CI fails on a regression. They are floors against regressions, not the targets.
 FLOORS = ["--min-answer", "0.50", "--min-citation", "0.57", "--max-false-refusal", "0.12", "--min-all-sources", "0.44",
-          "--min-refusal-recall", "0.18", "--min-hit5", "0.74"]
+          "--min-refusal-recall", "0.30", "--min-hit5", "0.74"]
 
 
 @pytest.fixture(scope="module")

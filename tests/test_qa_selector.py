@@ -47,6 +47,15 @@ def test_confidence_is_zero_without_a_lead_sentence():
     assert answer_signals([], 0.5) is None
 
 
+def test_a_figure_duration_or_day_asked_for_and_not_in_the_best_sentence_gives_no_confidence():
+    selector = load_selector()
+    figure = [_ranked(0, "a", "The toll passed 23,000.", 0.9, type_missing=0.0)]
+    none = [_ranked(0, "a", "Many died.", 0.9, type_missing=1.0)]
+    assert confidence(figure, selector, "number") > selector["threshold"]
+    assert confidence(none, selector, "number") == confidence(none, selector, "time") == 0.0
+    assert confidence(none, selector, "person") == confidence(none, selector) > 0.0  # a role may answer "who"
+
+
 def test_two_articles_stating_one_figure_share_a_line_and_disagreeing_ones_get_their_own():
     ranked = [_ranked(0, "000", "The death toll in Gaza has surpassed 23,000.", 0.9),  # best first, as rank() gives
               _ranked(2, "002", "Officials put the toll at 18,000.", 0.8),
