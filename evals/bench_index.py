@@ -23,6 +23,7 @@ import tempfile
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from unittest.mock import patch
 
 import index  # noqa: F401
 from evals.bench_load import chroma_running
@@ -73,7 +74,8 @@ def main() -> None:
         other = "ONNX" if args.onnx else "float32" if args.float32 else None
         if other:  # then the other encoder for the whole run, then the default again: order does not decide
             started = time.perf_counter()
-            with _other_encoder(other, Path(tmp) / "other-store") as (other_store, encode):
+            other_store = Path(tmp) / "other-store"
+            with _other_encoder(other, other_store) as encode:
                 build(corpus, other_store, progress=False, encode=encode,
                       **({**where, "namespace": "bench-other"} if where else {}))
             other_s = time.perf_counter() - started
@@ -113,22 +115,16 @@ def main() -> None:
 
 @contextmanager
 def _other_encoder(kind: str, store: Path):
-    """The store folder and ``encode`` for indexing with the ONNX export throughout, or with torch in
-    float32 (the default uses bfloat16 matrix products where the CPU has them, ``index.embed``)."""
+    """``encode`` for indexing into ``store`` with the ONNX export throughout, or None (the default
+    encoder) with torch held to float32 (the default uses bfloat16 matrix products where the CPU has
+    them, ``index.embed``)."""
     if kind == "ONNX":
         from index.encoder import query_encoder
 
-        yield store, lambda texts, spans: query_encoder(store, default_model_path()).embed_with_spans(texts, spans)
+        yield lambda texts, spans: query_encoder(store, default_model_path()).embed_with_spans(texts, spans)
         return
-    before = os.environ.get("QA_EMBED_FLOAT32")
-    os.environ["QA_EMBED_FLOAT32"] = "1"
-    try:
-        yield store, None
-    finally:
-        if before is None:
-            del os.environ["QA_EMBED_FLOAT32"]
-        else:
-            os.environ["QA_EMBED_FLOAT32"] = before
+    with patch.dict(os.environ, {"QA_EMBED_FLOAT32": "1"}):
+        yield None
 
 
 def peak_rss_mb(pid: int) -> float:
