@@ -113,8 +113,10 @@ def answer_signals(ranked: Sequence[Ranked], agree_ratio: float) -> list[float] 
 def confidence(ranked: Sequence[Ranked], selector: dict, kind: str | None = None) -> float:
     """The probability that the best lead sentence answers the question (0 without one, and 0 when the
     question asks for a figure, a duration or a day, of ``kind``, that the sentence does not hold)."""
+    if lacks_asked_kind(ranked, kind):
+        return 0.0
     row = answer_signals(ranked, selector["agree_ratio"])
-    if row is None or lacks_asked_kind(ranked, kind):
+    if row is None:
         return 0.0
     return round(float(logistic(selector["answerer"], np.array([row]))[0]), 4)
 
