@@ -91,6 +91,17 @@ def test_a_fact_reported_by_three_articles_is_cited_from_each(seeded):
     assert answer.text.count("\n") == 0  # near-identical sentences grouped under one answer line
 
 
+def test_how_many_times_is_answered_by_each_articles_count_of_the_trips(seeded):
+    """The issue's own example: the articles count the trips apart ("fourth trip", "second visit"); an
+    ordinal of the trip answers "how many times", and each version is given with its source."""
+    answer = run("How many times has Blinken visited Israel since the war began?", seeded)
+    assert not answer.abstained
+    quotes = {c.source[:3]: c.quote for c in answer.citations}
+    assert "fourth trip" in quotes.get("000", "") and "second visit" in quotes.get("002", "")
+    assert answer.text.count("\n") >= 1  # one line per version
+    assert answer.short is not None and answer.short.text == "fourth trip"
+
+
 def test_follow_up_uses_the_history(seeded):
     history = [{"role": "user", "content": "Who is Matthew Miller?"},
                {"role": "assistant", "content": "State Department spokesman Matthew Miller said ... [1]"}]
