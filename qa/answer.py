@@ -45,6 +45,19 @@ def source_line(citation: Citation, date: str | None = None) -> str:
             f"characters {citation.start}-{citation.end}")
 
 
+def passage_line(passage: Passage, width: int = 100) -> str:
+    """A closest passage as listed under a refusal: where it is, and how it opens (two passages of one
+    article are told apart).
+
+    >>> passage_line(Passage("a.txt", "Talks", "Blinken left Israel on Friday for Cairo.", 40, 81, 0.5), 20)
+    '- Talks — a.txt, characters 40-81: “Blinken left Israel…”'
+    """
+    opening = " ".join(passage.text.split())
+    if len(opening) > width:
+        opening = opening[:width].rsplit(" ", 1)[0] + "…"
+    return f"- {passage.title} — {passage.source}, characters {passage.start}-{passage.end}: “{opening}”"
+
+
 def clean_question(question: object, max_chars: int) -> str:
     """The question as searched, or ``BadQuestionError``: trimmed, control characters made spaces.
 

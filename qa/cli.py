@@ -90,7 +90,7 @@ def index_command(corpus, store, chroma_url, rebuild, quiet) -> None:
 def ask_command(question, store, chroma_url, as_json, top_k, since, until, llm_url, llm_model, llm_timeout) -> None:
     """Answer QUESTION from the indexed articles, with numbered sources (each with its outlet and
     publication date, or "date not stated")."""
-    from qa.answer import engine_for, source_line
+    from qa.answer import engine_for, passage_line, source_line
     from qa.present import date_label
     from qa.retrieve import dated
 
@@ -117,7 +117,7 @@ def ask_command(question, store, chroma_url, as_json, top_k, since, until, llm_u
     elif answer.passages:
         click.echo("\nClosest passages (no sentence in them answered with enough confidence; check for yourself):")
         for p in answer.passages[:3]:
-            click.echo(f"- {p.title} — {p.source}")
+            click.echo(passage_line(p))
 
 
 @cli.command("status")

@@ -29,6 +29,15 @@ def test_ask_prints_the_answer_and_numbered_sources(seed_store):
     assert "[1]" in result.stdout and "Sources:" in result.stdout and "002_ba217a2ed2169bbe.txt" in result.stdout
 
 
+def test_a_refusal_lists_the_closest_passages_each_with_where_it_is(seed_store):
+    result = qa("ask", "Who won the football world cup?", "--store", str(seed_store))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("The articles do not answer this question.")
+    listed = [line for line in result.stdout.splitlines() if line.startswith("- ")]
+    assert 1 <= len(listed) <= 3 and all(", characters " in line and ": “" in line for line in listed)
+    assert len(set(listed)) == len(listed)  # two passages of one article are told apart
+
+
 def test_errors_are_one_line_messages_not_tracebacks(tmp_path):
     result = qa("ask", "Who?", "--store", str(tmp_path / "none"))
     assert result.returncode == 1
