@@ -28,15 +28,16 @@ _PLACE = re.compile(r"\b(in|at|to|from|for|near)\s+(the\s+)?[A-Z][a-z]+")
 _DURATION = re.compile(r"\b(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|several|few|many)\s+"
                        r"(?:second|minute|hour|day|week|month|year)s?\b|\b\w+-(?:minute|hour|day|week|month|year)-long\b",
                        re.IGNORECASE)
-_ORDINALS = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth").split()
-# How often something happened: "twice", "three times", or an ordinal of the occasion ("his fourth trip")
-_OCCASION = r"(?:times?|trips?|visits?|tours?|journeys?|occasions?)"
-_TIMES = re.compile(r"\b(?:once|twice|(?:\d+|several|many|" + "|".join(_NUMBER_WORDS[:10]) + r")\s+" + _OCCASION +
-                    r"|(?:" + "|".join(_ORDINALS) + r"|\d+(?:st|nd|rd|th))\s+(?:[\w'’-]+\s+)?" + _OCCASION + r")\b",
-                    re.IGNORECASE)
+_ORDINALS = "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split()
+_OCCASIONS = ("time", "trip", "visit", "tour", "journey", "occasion")  # what "how many ..." counts as occasions
+_OCCASION = r"(?:" + "|".join(_OCCASIONS) + r")s?"
+# How often something happened: "twice", "three visits", or an ordinal of the occasion ("his fourth trip")
+_TIMES = re.compile(r"\b(?:once|twice|(?:\d+|several|many|one|two|three|four|five|six|seven|eight|nine|ten)\s+" +
+                    _OCCASION + r"|(?:" + "|".join(_ORDINALS) + r"|\d+(?:st|nd|rd|th))\s+(?:[\w'’-]+\s+)?" +
+                    _OCCASION + r")\b", re.IGNORECASE)
 ANSWER_TYPES = {
     "duration": (re.compile(r"\bhow long\b", re.I), _DURATION),
-    "times": (re.compile(r"\bhow (many (times|trips|visits|tours|journeys|occasions)|often)\b", re.I), _TIMES),
+    "times": (re.compile(r"\bhow (many (" + "|".join(w + "s" for w in _OCCASIONS) + r")|often)\b", re.I), _TIMES),
     "number": (re.compile(r"\b(how (many|much|old)|what number|death toll|what (is|was) the (toll|number))\b", re.I), _NUMBER),
     "time": (re.compile(r"\b(when|what (day|date|time|year)|which (day|date|year))\b", re.I), _TIME),
     "person": (re.compile(r"\b(who|whom|whose|(which|what) (\w+ )?(" + _ROLES + r")|name of the (man|woman|person|boy|girl))\b",
