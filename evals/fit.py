@@ -30,10 +30,10 @@ from evals.metrics import answer_matches, first_hit, mean
 from evals.run import QA_SET, gold_spans, items_for, load_set, prepare, split_of
 from qa.answer import Engine
 from qa.evidence import answer_type
-from qa.selector import (ANSWER_FEATURES, SELECTOR_FILE, Ranked, answer_signals, choose_lines, lacks_asked_kind, rank,
+from qa.selector import (ANSWER_FEATURES, SELECTOR_FILE, Ranked, answer_signals, choose_lines, confidence, rank,
                          without_repeats)
 from qa.settings import Settings
-from qa.signals import FEATURES, already_given, logistic
+from qa.signals import FEATURES, already_given
 
 FOLDS = 5
 # The ranker's regularisation: out of fold on the tune split, C=0.1 put the answer first for 0.631 of
@@ -129,14 +129,13 @@ def fit(questions: list[Question]) -> dict:
             labels.append(_best_correct(q, out_of_fold[i]))
             usable.append(i)
     x, y = np.array(rows), np.array(labels)
-    held_out = np.zeros(len(usable))
+    sure: dict[int, float] = {}  # each usable question's confidence as ``ask()`` computes it, by an answerer out of fold
     for k in range(FOLDS):
         train = [j for j, i in enumerate(usable) if _fold(questions[i]) != k]
-        test = [j for j, i in enumerate(usable) if _fold(questions[i]) == k]
-        model = _fit(x[train], y[train], ANSWER_FEATURES)
-        held_out[test] = logistic(model, x[test])
-    sure = {i: 0.0 if lacks_asked_kind(out_of_fold[i], answer_type(questions[i].item["question"])) else p
-            for i, p in zip(usable, held_out)}  # as ``qa.selector.confidence`` gives it
+        answerer = {"answerer": _fit(x[train], y[train], ANSWER_FEATURES), "agree_ratio": AGREE_RATIO}
+        for i in usable:
+            if _fold(questions[i]) == k:
+                sure[i] = confidence(out_of_fold[i], answerer, answer_type(questions[i].item["question"]))
     threshold, figures = choose_threshold(questions, out_of_fold, sure)
     line_ratio, support_ratio, version_ratio, line_figures = choose_ratios(questions, out_of_fold, sure, threshold)
     return {
