@@ -54,10 +54,10 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--server", action="store_true", help="Index into a Chroma server started here.")
     parser.add_argument("--out", type=Path)
-    other = parser.add_mutually_exclusive_group()
-    other.add_argument("--onnx", action="store_true",
+    encoders = parser.add_mutually_exclusive_group()
+    encoders.add_argument("--onnx", action="store_true",
                        help="Also index the same corpus with the ONNX encoder throughout, then as by default again.")
-    other.add_argument("--float32", action="store_true",
+    encoders.add_argument("--float32", action="store_true",
                        help="Also index the same corpus with torch in float32, then as by default again.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
