@@ -35,11 +35,15 @@ _OCCASION = r"(?:" + "|".join(_OCCASIONS) + r")s?"
 _TIMES = re.compile(r"\b(?:once|twice|(?:\d+|several|many|one|two|three|four|five|six|seven|eight|nine|ten)\s+" +
                     _OCCASION + r"|(?:" + "|".join(_ORDINALS) + r"|\d+(?:st|nd|rd|th))\s+(?:[\w'’-]+\s+)?" +
                     _OCCASION + r")\b", re.IGNORECASE)
+# "When" asks for a time where it opens the question or a clause of it ("..., and when were they
+# freed?"); after a clause it joins another one ("What did he say when they met?") and asks nothing.
+_ASKS_TIME = re.compile(r"(?:^\W*|[,;:—–-]\s*|\b(?:and|but|so|or|then|since|until)\s+)when\b|"
+                        r"\b(?:what (?:day|date|time|year)|which (?:day|date|year))\b", re.I)
 ANSWER_TYPES = {
     "duration": (re.compile(r"\bhow long\b", re.I), _DURATION),
     "times": (re.compile(r"\bhow (many (" + "|".join(w + "s" for w in _OCCASIONS) + r")|often)\b", re.I), _TIMES),
     "number": (re.compile(r"\b(how (many|much|old)|what number|death toll|what (is|was) the (toll|number))\b", re.I), _NUMBER),
-    "time": (re.compile(r"\b(when|what (day|date|time|year)|which (day|date|year))\b", re.I), _TIME),
+    "time": (_ASKS_TIME, _TIME),
     "person": (re.compile(r"\b(who|whom|whose|(which|what) (\w+ )?(" + _ROLES + r")|name of the (man|woman|person|boy|girl))\b",
                           re.I), _PERSON),
     "place": (re.compile(r"\b(where|which (city|country|countries|town|towns|place))\b", re.I), _PLACE),
@@ -92,6 +96,8 @@ def answer_type(question: str) -> str | None:
     'times'
     >>> answer_type("How many time zones does Russia have?")
     'number'
+    >>> answer_type("so when did he land"), answer_type("What did he say when they met?")
+    ('time', None)
 
     """
     for name, (asks, _) in ANSWER_TYPES.items():
