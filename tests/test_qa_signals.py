@@ -1,6 +1,8 @@
 """The answer signals: each pure function on cases that matter for rewording, near misses and corpus size."""
 import numpy as np
+import pytest
 
+from qa.evidence import answer_type
 from qa.signals import (FEATURES, GAPS, Term, add_gaps, already_given, content_words, logistic,
                         question_terms, sigmoid_margin, signal_row, soft_matches, stems, weakest, weighted_share)
 from qa.words import WordVectors
@@ -110,3 +112,18 @@ def test_a_figure_must_stand_near_what_the_question_counts():
     counted = stems(" ".join(focus("How many aid trucks entered Gaza?")))
     assert typed_near("number", "Some 200 aid trucks entered on Sunday.", "How many aid trucks?", counted)
     assert not typed_near("number", "Six soldiers were killed in Gaza.", "How many aid trucks?", counted)
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("When did Blinken land in Israel?", "time"),
+    ("so when did he land", "time"),
+    ("What was tangled around the whale, and when will rescuers try again?", "time"),
+    ("The cabinet agreed to a UN visit — when is it supposed to happen?", "time"),
+    ("On what day did Blinken arrive?", "time"),
+    # "when" joining a clause asks for no time: these were refused for want of a date
+    ("What did the war cabinet agree to when Blinken asked?", None),
+    ("Who did Blinken meet with when he went on to Cairo?", "person"),
+    ("Where was he when he said that?", "place"),
+])
+def test_when_asks_for_a_time_only_where_it_opens_the_question_or_a_clause(question, kind):
+    assert answer_type(question) == kind
