@@ -40,11 +40,12 @@ def test_the_qa_set_is_sound(tmp_path):
 
 
 def test_the_fresh_readers_check_is_sound(tmp_path):
-    """evals/fresh.jsonl: two more blind readers' items, never fitted on (docs/evals.md)."""
+    """evals/fresh.jsonl: four more blind readers' items in two rounds, never fitted on (docs/evals.md)."""
     items = load_set(QA_SET.with_name("fresh.jsonl"))
     assert check_set(items, build_corpus("seeds+lee", tmp_path / "c")) == []
     assert not {i["id"] for i in items} & {i["id"] for i in load_set(QA_SET)}
-    assert {i["author"] for i in items} == {"reader-i", "reader-j"} and len(items) == 64
+    assert {i["author"] for i in items} == {"reader-i", "reader-j", "reader-k", "reader-l"} and len(items) == 128
+    assert sum(i["type"] == "unanswerable" for i in items) == 40
 
 
 def test_the_test_split_is_fixed_and_large_enough():
