@@ -21,6 +21,7 @@ import datetime
 import itertools
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,11 @@ class Question:
     @property
     def answerable(self) -> bool:
         return self.item["type"] != "unanswerable"
+
+    @cached_property
+    def kind(self) -> str | None:
+        """The kind of answer the question asks for (``qa.evidence.answer_type``), as ``ask()`` reads it."""
+        return answer_type(self.item["question"])
 
 
 def collect(settings: Settings, items: list[dict], corpora: list[str], workdir: Path) -> list[Question]:
@@ -135,7 +141,7 @@ def fit(questions: list[Question]) -> dict:
         answerer = {"answerer": _fit(x[train], y[train], ANSWER_FEATURES), "agree_ratio": AGREE_RATIO}
         for i in usable:
             if _fold(questions[i]) == k:
-                sure[i] = confidence(out_of_fold[i], answerer, answer_type(questions[i].item["question"]))
+                sure[i] = confidence(out_of_fold[i], answerer, questions[i].kind)
     threshold, figures = choose_threshold(questions, out_of_fold, sure)
     line_ratio, support_ratio, version_ratio, line_figures = choose_ratios(questions, out_of_fold, sure, threshold)
     return {
@@ -179,7 +185,7 @@ def choose_threshold(questions, ranked, sure) -> tuple[float, dict]:
 def choose_ratios(questions, ranked, sure, threshold) -> tuple[float, float, float | None, dict]:
     """Line, support and version ratios with the best sum of "every article cited" on multi-source
     items and citation precision, over the answered tune items."""
-    answered = [(ranked[i], q, answer_type(q.item["question"]), {c.key for c, g in zip(q.candidates, q.gold) if g})
+    answered = [(ranked[i], q, q.kind, {c.key for c, g in zip(q.candidates, q.gold) if g})
                 for i, q in enumerate(questions) if q.answerable and sure.get(i, 0.0) >= threshold]
     best = None
     for line_ratio, support_ratio, version_ratio in itertools.product(LINE_RATIOS, SUPPORT_RATIOS, VERSION_RATIOS):
