@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import re
+import textwrap
 import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
@@ -41,8 +42,13 @@ def source_line(citation: Citation, date: str | None = None) -> str:
     '[1] Talks (AP, 2024-01-09) — a.txt, characters 10-18'
     """
     where = ", ".join(x for x in (citation.outlet, date) if x)
-    return (f"[{citation.number}] {citation.title}{f' ({where})' if where else ''} — {citation.source}, "
-            f"characters {citation.start}-{citation.end}")
+    return (f"[{citation.number}] {citation.title}{f' ({where})' if where else ''} — "
+            f"{_span(citation.source, citation.start, citation.end)}")
+
+
+def _span(source: str, start: int, end: int) -> str:
+    """Where a quoted text is, as the printed lines give it: its file and characters."""
+    return f"{source}, characters {start}-{end}"
 
 
 def passage_line(passage: Passage, width: int = 100) -> str:
@@ -52,10 +58,8 @@ def passage_line(passage: Passage, width: int = 100) -> str:
     >>> passage_line(Passage("a.txt", "Talks", "Blinken left Israel on Friday for Cairo.", 40, 81, 0.5), 20)
     '- Talks — a.txt, characters 40-81: “Blinken left Israel…”'
     """
-    opening = " ".join(passage.text.split())
-    if len(opening) > width:
-        opening = opening[:width].rsplit(" ", 1)[0] + "…"
-    return f"- {passage.title} — {passage.source}, characters {passage.start}-{passage.end}: “{opening}”"
+    opening = textwrap.shorten(passage.text, width, placeholder="…")
+    return f"- {passage.title} — {_span(passage.source, passage.start, passage.end)}: “{opening}”"
 
 
 def clean_question(question: object, max_chars: int) -> str:
