@@ -96,13 +96,23 @@ def test_check_set_finds_problems():
 
 def test_fit_reads_only_the_tune_split_and_writes_a_usable_selector(eval_workdir, tmp_path):
     out = tmp_path / "selector.json"
-    run = subprocess.run([sys.executable, "-m", "evals.fit", "--corpora", "seeds", "--workdir", str(eval_workdir),
-                          "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    run = subprocess.run([sys.executable, "-m", "evals.fit", "--corpora", "seeds", "seeds+lee", "--workdir",
+                          str(eval_workdir), "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert run.returncode == 0, run.stdout + run.stderr
     selector = json.loads(out.read_text())
-    tune = [i for i in items_for("seeds", load_set(QA_SET)) if split_of(i["id"]) == "tune"]
-    assert selector["fitted"]["questions"] == len(tune) and selector["fitted"]["corpora"] == ["seeds"]
+    tune = {c: [i for i in items_for(c, load_set(QA_SET)) if split_of(i["id"]) == "tune"] for c in ("seeds", "seeds+lee")}
+    assert selector["fitted"]["questions"] == sum(map(len, tune.values()))
+    assert selector["fitted"]["corpora"] == ["seeds", "seeds+lee"]
     assert 0 < selector["threshold"] < 1
+    # each corpus's items measured by a selector fitted without them, beside the pooled out-of-fold figures
+    held = selector["fitted"]["leave_one_corpus_out"]
+    assert set(held) == {"seeds", "lee"}
+    lee_items = sum(i["corpus"] == "lee" for i in tune["seeds+lee"])
+    assert held["lee"]["questions"] == lee_items and held["seeds"]["questions"] == selector["fitted"]["questions"] - lee_items
+    for figures in held.values():
+        for side in ("without_their_items", "out_of_fold_pooled"):
+            assert set(figures[side]) == {"overall_accuracy", "answer_accuracy", "refusal_recall", "false_refusal"}
+            assert all(0 <= v <= 1 for v in figures[side].values())
     from qa import ask
 
     store = eval_workdir / "seeds" / "store"
