@@ -12,8 +12,9 @@ gold alias; never for an unanswerable item) and fit the answerer; choose the abs
 the answerer's out-of-fold probabilities (most refusals of unanswerable items with false refusal at
 most 0.10), and
 the line ratios on the same probabilities (every article cited on multi-source items, citation
-precision). Last, a check that changes nothing fitted: the selector fitted on the items about one corpus
-and measured on the other's (``leave_one_corpus_out``), since folds by item share their articles. Needs scikit-learn (the dev extra); ``ask()`` itself only reads the JSON.
+precision). Last, a check that changes nothing fitted: the selector fitted on the items about one
+corpus and measured on the other's (``leave_one_corpus_out``), since folds by item share their
+articles. Needs scikit-learn (the dev extra); ``ask()`` itself only reads the JSON.
 """
 from __future__ import annotations
 
