@@ -65,6 +65,11 @@ class Question:
     def answerable(self) -> bool:
         return self.item["type"] != "unanswerable"
 
+    @property
+    def about(self) -> str:
+        """The corpus the item was written about (the seeds, the Lee articles), whichever corpus it is asked on."""
+        return self.item.get("corpus", "")
+
     @cached_property
     def kind(self) -> str | None:
         """The kind of answer the question asks for (``qa.evidence.answer_type``), as ``ask()`` reads it."""
@@ -162,9 +167,10 @@ def out_of_fold(questions: list[Question]) -> OutOfFold:
     return OutOfFold(ranked, sure, threshold, figures, x, y)
 
 
-def fit(questions: list[Question]) -> dict:
-    """The selector: ranker, answerer, threshold and line ratios, with out-of-fold figures on tune."""
-    oof = out_of_fold(questions)
+def fit(questions: list[Question], oof: OutOfFold | None = None) -> dict:
+    """The selector: ranker, answerer, threshold and line ratios, with out-of-fold figures on tune
+    (``oof``: the questions' ``out_of_fold``, when the caller has it already)."""
+    oof = oof or out_of_fold(questions)
     line_ratio, support_ratio, version_ratio, line_figures = choose_ratios(questions, oof.ranked, oof.sure,
                                                                            oof.threshold)
     return {
@@ -210,20 +216,20 @@ def figures_at(questions, ranked, sure, threshold: float) -> dict:
             "false_refusal": round(mean(o[2] for o in answerable), 4)}
 
 
-def leave_one_corpus_out(questions: list[Question]) -> dict:
+def leave_one_corpus_out(questions: list[Question], pooled: OutOfFold) -> dict:
     """For each corpus the items were written about (``corpus`` of an item: the seeds, the Lee articles),
     the selector fitted on the other items alone and measured on these, beside the same items out of fold
     with every corpus's items in the fit. Folds by item share articles between fitting and measuring; this
     does not, so a fitted choice that learns these articles rather than the language (a near-duplicate of
-    a tune question on test answers like the tune question) shows as a drop here. Empty with one corpus."""
-    about = sorted({q.item.get("corpus", "") for q in questions})
+    a tune question on test answers like the tune question) shows as a drop here. ``pooled`` is the
+    questions' ``out_of_fold``. Empty with one corpus."""
+    about = sorted({q.about for q in questions})
     if len(about) < 2:
         return {}
-    pooled = out_of_fold(questions)
     out = {}
     for held in about:
-        mine = [i for i, q in enumerate(questions) if q.item.get("corpus", "") == held]
-        selector = fit([q for q in questions if q.item.get("corpus", "") != held])
+        mine = [i for i, q in enumerate(questions) if q.about == held]
+        selector = fit([q for q in questions if q.about != held])
         test = [questions[i] for i in mine]
         ranked = [_ranked(q, selector["ranker"]) for q in test]
         sure = {j: confidence(ranked[j], selector, q.kind) for j, q in enumerate(test)}
@@ -266,8 +272,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     questions = collect(settings, load_set(QA_SET), args.corpora, args.workdir)
-    selector = fit(questions)
-    selector["fitted"]["leave_one_corpus_out"] = leave_one_corpus_out(questions)
+    pooled = out_of_fold(questions)
+    selector = fit(questions, pooled)
+    selector["fitted"]["leave_one_corpus_out"] = leave_one_corpus_out(questions, pooled)
     args.out.write_text(json.dumps(selector, indent=1) + "\n", encoding="utf-8")
     print(json.dumps({k: v for k, v in selector.items() if k not in ("ranker", "answerer")}, indent=1))  # the choices
 
