@@ -93,7 +93,8 @@ def checked(extractive: Answer, given: Sequence[Numbered], reply: str, refusal_b
     the extractive answer with a note (and the failed checks) when nothing in it is supported."""
     if is_refusal(reply):
         if extractive.confidence < refusal_below:
-            return replace(extractive, text=ABSTAIN_TEXT, abstained=True, citations=(), short=None, mode="generated")
+            return replace(extractive, text=ABSTAIN_TEXT, abstained=True, citations=(), short=None, mode="generated",
+                           unsure=False)
         return replace(extractive, note=f"the language model said the articles do not answer; the extractive "
                                         f"answer (confidence {extractive.confidence:.2f}) is given instead")
     claims = check_reply(reply, [n.text for n in given])

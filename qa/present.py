@@ -1,5 +1,6 @@
 """How a cited article and sentence are shown to a reader: its headline or "untitled", its date or
-"date not stated", which date a weekday in it means, and who a leading pronoun is.
+"date not stated", which date a weekday in it means, who a leading pronoun is, and the words before an
+answer given as unsure.
 
 Pure functions over text; they never change an answer, its quotes or their offsets (what they add is
 shown beside the quote, visibly not part of it). They do not read the index.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+
+from qa.types import Answer
 
 DATE_NOT_STATED = "date not stated"
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -102,3 +105,17 @@ def pronoun_referent(text: str, start: int) -> tuple[str, str] | None:
         if names:
             return m.group(1), max(names, key=lambda n: (before.count(n.split()[-1]), len(n.split())))
     return None
+
+
+def unsure_line(answer: Answer) -> str:
+    """What is said before an answer given as unsure (``Answer.unsure``), "" before any other.
+
+    >>> unsure_line(Answer("Q?", "Closest. [1]", False, confidence=0.39, unsure=True))
+    'Not sure: this is the closest the articles come, and it may not answer the question (confidence 0.39).'
+    >>> unsure_line(Answer("Q?", "Sure. [1]", False, confidence=0.9))
+    ''
+    """
+    if not answer.unsure:
+        return ""
+    return (f"Not sure: this is the closest the articles come, and it may not answer the question "
+            f"(confidence {answer.confidence:.2f}).")

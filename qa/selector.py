@@ -34,6 +34,11 @@ VERSION_DENSE_GAP = 0.05
 # names or places, which a role word or a description can answer. "times" (how many times or trips: "his
 # fourth trip") was part of "number" when the gate was chosen.
 GATED_KINDS = ("number", "times", "duration", "time")
+# An answer whose confidence (the answerer's probability that it is right) is under this is more likely
+# wrong than right: it is given, marked unsure, instead of being refused (refusing there would refuse
+# about half of the answerable questions). Set from what the probability means, not tuned; how often
+# such answers are right, on both splits, is in docs/evals.md.
+UNSURE_BELOW = 0.5
 TOP = 3  # the leading sentences whose best values say whether the articles hold the asked-for detail at all
 
 
@@ -120,6 +125,15 @@ def confidence(ranked: Sequence[Ranked], selector: dict, kind: str | None = None
     if row is None:
         return 0.0
     return round(float(logistic(selector["answerer"], np.array([row]))[0]), 4)
+
+
+def unsure(sure: float, abstained: bool) -> bool:
+    """Whether an answer of confidence ``sure`` is given as unsure: answered, and under ``UNSURE_BELOW``.
+
+    >>> unsure(0.39, False), unsure(0.8, False), unsure(0.1, True)
+    (True, False, False)
+    """
+    return not abstained and sure < UNSURE_BELOW
 
 
 def lacks_asked_kind(ranked: Sequence[Ranked], kind: str | None) -> bool:

@@ -79,6 +79,9 @@ class Answer:
     mode: str = "extractive"  # "generated": written by the configured LLM, every sentence of it checked
     claims: tuple[Claim, ...] = ()  # the generated sentences and their checks, unsupported ones included
     note: str = ""  # why a configured LLM's answer is not the one given (error, timeout, nothing supported)
+    # answered, but more likely wrong than right by its own confidence (under qa.selector.UNSURE_BELOW):
+    # the closest sentence the articles have, to be shown as such, not as a sure answer
+    unsure: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)

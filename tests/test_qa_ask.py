@@ -112,6 +112,20 @@ def test_follow_up_uses_the_history(seeded):
     assert first.source.startswith("001") and "West Bank" in first.quote and "Miller" in first.quote
 
 
+def test_an_answer_more_likely_wrong_than_right_is_given_marked_unsure(seeded):
+    """Only the closest sentence answers (it says the two sides agreed on something else): given, but
+    marked unsure; a sure answer is not marked, and a refusal never is."""
+    from qa.selector import UNSURE_BELOW
+
+    closest = run("Did Israel agree to a ceasefire?", seeded)
+    assert not closest.abstained and closest.unsure and closest.confidence < UNSURE_BELOW
+    sure = run("What is the death toll in Gaza?", seeded)
+    assert not sure.abstained and not sure.unsure and sure.confidence >= UNSURE_BELOW
+    refused = run("What is the boiling point of mercury?", seeded)
+    assert refused.abstained and not refused.unsure
+    assert closest.to_dict()["unsure"] is True
+
+
 @pytest.mark.parametrize("question", [
     pytest.param("What is the name of Blinken's wife?", marks=KNOWN_MISS),  # near misses: the topic is there
     "How many rockets did Hezbollah fire at Israel during the visit?",  # refused since the threshold 0.22 (0.16 now)

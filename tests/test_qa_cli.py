@@ -29,6 +29,16 @@ def test_ask_prints_the_answer_and_numbered_sources(seed_store):
     assert "[1]" in result.stdout and "Sources:" in result.stdout and "002_ba217a2ed2169bbe.txt" in result.stdout
 
 
+def test_an_unsure_answer_says_so_before_it_and_a_sure_one_does_not(seed_store):
+    unsure = qa("ask", "Did Israel agree to a ceasefire?", "--store", str(seed_store))
+    assert unsure.returncode == 0, unsure.stderr
+    assert unsure.stdout.startswith("Not sure: this is the closest the articles come, and it may not answer the "
+                                    "question (confidence 0.")
+    assert "[1]" in unsure.stdout.splitlines()[1] and "Sources:" in unsure.stdout
+    sure = qa("ask", "What is the death toll in Gaza?", "--store", str(seed_store))
+    assert sure.returncode == 0 and "Not sure" not in sure.stdout and "23,000" in sure.stdout.splitlines()[0]
+
+
 def test_a_refusal_lists_the_closest_passages_each_with_where_it_is(seed_store):
     result = qa("ask", "Who won the football world cup?", "--store", str(seed_store))
     assert result.returncode == 0, result.stderr
