@@ -43,6 +43,16 @@ def test_completion_and_a_streamed_follow_up(openai):
     assert again.choices[0].message.content == streamed  # streamed or not, the same answer
 
 
+def test_an_unsure_answer_says_so_in_the_content_and_the_extra_field(openai):
+    reply = openai.chat.completions.create(model="news-qa", messages=[
+        {"role": "user", "content": "Did Israel agree to a ceasefire?"}])
+    content = reply.choices[0].message.content
+    assert content.startswith("Not sure: this is the closest the articles come") and "\n\nSources:\n[1] " in content
+    assert reply.model_extra["unsure"] is True and reply.model_extra["abstained"] is False
+    sure = openai.chat.completions.create(model="news-qa", messages=[{"role": "user", "content": "Who is Matthew Miller?"}])
+    assert sure.model_extra["unsure"] is False and not sure.choices[0].message.content.startswith("Not sure")
+
+
 @pytest.mark.parametrize("question,message", [
     ("", "the question is empty: type a question about the articles"),
     ("x" * 100_000, "the question is 100000 characters long; the limit is 1000"),

@@ -394,7 +394,8 @@ CONTRAST = """(selector) => {
     return [el.className || el.tagName, (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05)]; });
 }"""
 CHECKED = ("#qa-chat mark, #qa-chat .qa-note, #qa-chat .qa-text, #qa-chat .qa-src-head, #qa-chat .qa-passage, "
-           "#qa-chat .qa-file, #qa-chat a.qa-ref, #qa-chat .qa-closest, #qa-chat summary, .qa-hint, #qa-chat .qa-short")
+           "#qa-chat .qa-file, #qa-chat a.qa-ref, #qa-chat .qa-closest, #qa-chat summary, .qa-hint, #qa-chat .qa-short, "
+           "#qa-chat .qa-unsure")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -412,13 +413,17 @@ def test_contrast_meets_wcag_aa_in_both_themes_and_screenshots(server, browser, 
         page.screenshot(path=str(shots / f"chat-{name}-{scheme}.png"))
         if name == "desktop" and scheme == "light":
             page.screenshot(path=str(shots / "chat.png"))
+        ask_in_page(page, "Did Israel agree to a ceasefire?")  # only the closest sentence: marked unsure
+        page.wait_for_selector("#qa-chat .qa-unsure", timeout=60_000)
+        assert page.locator("#qa-chat .qa-unsure-answer .qa-short").count() == 0  # no figure in bold when unsure
         ask_in_page(page, "Who won the 2024 US presidential election?")
         page.wait_for_selector("#qa-chat .qa-refusal", timeout=60_000)
         page.locator("#qa-chat .qa-answer").first.locator("a.qa-ref").first.click()
         page.wait_for_timeout(500)
         ratios = page.evaluate(CONTRAST, CHECKED)
         kinds = " ".join(k for k, _ in ratios)
-        assert all(kind in kinds for kind in ("qa-text", "qa-src-head", "qa-file", "qa-ref", "MARK", "qa-closest")), kinds
+        assert all(kind in kinds for kind in ("qa-text", "qa-src-head", "qa-file", "qa-ref", "MARK", "qa-closest",
+                                              "qa-unsure")), kinds
         low = [(k, round(r, 2)) for k, r in ratios if r < 4.5]
         assert not low, f"below 4.5:1 in {scheme}: {low}"
         page.close()

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from qa.answer import ask, source_line
 from qa.errors import BadQuestionError, QAError
+from qa.present import unsure_line
 from qa.settings import Settings
 from qa.types import Answer
 from ui.tools import answer_dict, overrides
@@ -138,9 +139,10 @@ def router(settings: Settings):
         except Exception:  # a bug: the reader gets an error object, the log the traceback
             traceback.print_exc()
             return error(500, "the server failed to answer; its log has the details", "server_error")
-        content = answer.text + sources_text(answer, [c["date"] for c in data["citations"]])
+        hedge = f"{unsure_line(answer)}\n" if answer.unsure else ""
+        content = hedge + answer.text + sources_text(answer, [c["date"] for c in data["citations"]])
         ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-        extra = {"citations": data["citations"], "abstained": answer.abstained}
+        extra = {"citations": data["citations"], "abstained": answer.abstained, "unsure": answer.unsure}
         if body.get("stream"):
             return StreamingResponse(stream(ident, created, content, extra), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

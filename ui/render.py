@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 
-from qa.present import date_label, display_title, pronoun_referent, weekday_dates
+from qa.present import date_label, display_title, pronoun_referent, unsure_line, weekday_dates
 from qa.types import Answer
 
 Lookup = Callable[[str], object]  # source -> StoredArticle | None (``qa.article``)
@@ -110,10 +110,13 @@ def render_answer(answer: Answer, turn: int, lookup: Lookup) -> str:
         lambda m: f"<a class='qa-ref' href='#qa-t{turn}-c{m.group(1)}' aria-label='source {m.group(1)}'>[{m.group(1)}]</a>",
         highlight(answer.text, 0, [], sorted(set(text_notes))))
     short = ""
-    if answer.short:
+    if answer.unsure:  # the closest sentence, said to be no more than that; no figure in bold
+        short = f"<p class='qa-unsure' role='note'>{html.escape(unsure_line(answer))}</p>"
+    elif answer.short:
         short = f"<p class='qa-short'><strong>{html.escape(answer.short.text)}</strong></p>"
     count = len(answer.citations)
-    return (f"<div class='qa-answer'>{short}{_origin(answer)}<p class='qa-text'>{body}</p>{_left_out(answer)}"
+    return (f"<div class='qa-answer{' qa-unsure-answer' if answer.unsure else ''}'>{short}{_origin(answer)}"
+            f"<p class='qa-text'>{body}</p>{_left_out(answer)}"
             f"<details class='qa-srcs' open><summary>Sources of this answer ({count})</summary>{''.join(items)}</details>"
             "<button type='button' class='qa-copy'>Copy answer and sources</button></div>")
 
