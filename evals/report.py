@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 METRICS = ("answer_accuracy", "citation_support", "abstain_recall", "near_miss_refusal", "off_topic_refusal",
-           "false_abstention", "all_sources_cited",
+           "false_abstention", "all_sources_cited", "unsure_share", "sure_right", "unsure_right",
            "hit@1", "hit@5", "mrr", "citation_precision", "overall_accuracy", "abstain_precision", "answer_f1",
            "latency_p50_ms", "latency_p95_ms")
 HEADLINE = ("answer_accuracy", "citation_support", "abstain_recall", "false_abstention", "all_sources_cited")

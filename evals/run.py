@@ -55,6 +55,7 @@ class Row:
     off_topic: bool = False  # unanswerable, on a subject no article touches (item "kind": "off-topic")
     all_sources_cited: bool = False  # answered, and every article of the item is among the citations
     confidence: float = 0.0
+    unsure: bool = False  # answered, but marked as more likely wrong than right (``Answer.unsure``)
     latency_ms: float = 0.0
     error: str | None = None
     citations: list = field(default_factory=list)
@@ -157,7 +158,7 @@ def _timed(item: dict, gold: list, answer_of) -> Row:
 
 
 def _answered(row: Row, item: dict, gold: list, answer) -> Row:
-    row.confidence, row.mode, row.note = answer.confidence, answer.mode, answer.note
+    row.confidence, row.mode, row.note, row.unsure = answer.confidence, answer.mode, answer.note, answer.unsure
     row.claims, row.claims_supported = len(answer.claims), sum(1 for c in answer.claims if c.supported)
     row.citations = [{"source": c.source, "start": c.start, "end": c.end, "quote": c.quote} for c in answer.citations]
     ranked = [(p.source, p.start, p.end) for p in answer.passages]
@@ -199,6 +200,7 @@ def aggregate(rows: list[Row]) -> dict:
     answered = [r for r in answerable if not r.abstained and not r.error]
     abstained = [r for r in rows if r.abstained]
     multi = [r for r in answerable if r.multi_source]
+    given = [r for r in rows if not r.abstained and not r.error]  # answers shown, to answerable items or not
     return {
         "n": len(rows),
         "errors": sum(1 for r in rows if r.error),
@@ -216,6 +218,12 @@ def aggregate(rows: list[Row]) -> dict:
         "off_topic_refusal": mean(r.abstained for r in unanswerable if r.off_topic),
         "false_abstention": safe_ratio(sum(1 for r in answerable if r.abstained), len(answerable)),
         "all_sources_cited": mean(r.all_sources_cited for r in multi),
+        # how far the reader can trust an answer by whether it is marked unsure: the share of answers
+        # marked so, and how many of the answers given each way were right (an unanswerable item answered
+        # is wrong)
+        "unsure_share": mean(r.unsure for r in given),
+        "sure_right": mean(r.correct for r in given if not r.unsure),
+        "unsure_right": mean(r.correct for r in given if r.unsure),
         "multi_source_n": len(multi),
         "generated_share": mean(r.mode == "generated" for r in rows),
         "claims_supported_share": safe_ratio(sum(r.claims_supported for r in rows), sum(r.claims for r in rows)),

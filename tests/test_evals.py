@@ -82,6 +82,14 @@ def test_refusals_are_reported_for_near_misses_and_off_topic_questions_apart():
     assert figures["false_abstention"] == 1.0
 
 
+def test_answers_marked_unsure_are_counted_apart_from_sure_ones():
+    rows = [Row("a", "fact", "q", True, correct=True), Row("b", "fact", "q", True),
+            Row("c", "fact", "q", True, correct=True, unsure=True), Row("d", "unanswerable", "q", False, unsure=True),
+            Row("e", "unanswerable", "q", False, unsure=True), Row("f", "fact", "q", True, abstained=True)]
+    figures = aggregate(rows)  # answers given: a to e; marked unsure: c, d, e (d and e answer the unanswerable)
+    assert (figures["unsure_share"], figures["sure_right"], figures["unsure_right"]) == (0.6, 0.5, 1 / 3)
+
+
 def test_check_set_finds_problems():
     items = [{"id": "a", "question": "q", "answer": "x", "aliases": ["x"], "sources": ["000_af78f88671f86985.txt"],
               "evidence": [{"source": "000_af78f88671f86985.txt", "text": "not in the article"}], "type": "fact"},
