@@ -416,6 +416,8 @@ def test_contrast_meets_wcag_aa_in_both_themes_and_screenshots(server, browser, 
         ask_in_page(page, "Did Israel agree to a ceasefire?")  # only the closest sentence: marked unsure
         page.wait_for_selector("#qa-chat .qa-unsure", timeout=60_000)
         assert page.locator("#qa-chat .qa-unsure-answer .qa-short").count() == 0  # no figure in bold when unsure
+        page.locator("#qa-chat .qa-unsure-answer button.qa-copy").click()  # a copied unsure answer stays unsure
+        page.wait_for_function("window.__qaCopied && window.__qaCopied.startsWith('Not sure: ')", timeout=10_000)
         ask_in_page(page, "Who won the 2024 US presidential election?")
         page.wait_for_selector("#qa-chat .qa-refusal", timeout=60_000)
         page.locator("#qa-chat .qa-answer").first.locator("a.qa-ref").first.click()

@@ -30,7 +30,7 @@
     const copy = e.target.closest && e.target.closest('button.qa-copy');
     if (copy) {
       const answer = copy.closest('.qa-answer');
-      const lines = [answer.querySelector('.qa-short'), answer.querySelector('.qa-text')]
+      const lines = [answer.querySelector('.qa-unsure'), answer.querySelector('.qa-short'), answer.querySelector('.qa-text')]
         .filter(Boolean).map(el => el.innerText.trim());
       answer.querySelectorAll('.qa-source').forEach(src => {
         const head = src.querySelector('.qa-src-head').innerText.trim();
