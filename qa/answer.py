@@ -24,7 +24,7 @@ from qa.evidence import answer_type, focus, short_span
 from qa.followup import context_for, validate_history
 from qa.language import foreign_language, refusal
 from qa.retrieve import Hit, Retriever, dated
-from qa.selector import Ranked, choose_lines, confidence, load_selector, rank, unsure, without_repeats
+from qa.selector import UNSURE_BELOW, Ranked, choose_lines, confidence, load_selector, rank, without_repeats
 from qa.settings import Settings
 from qa.signals import (add_gaps, already_given, content_words, question_terms, signal_row,
                         soft_matches, stems, weighted_share)
@@ -178,7 +178,7 @@ class Engine:
                 markers.append(f"[{len(citations)}]")
             lines.append(f"{line[0].text} {' '.join(markers)}")
         return Answer(found.question, "\n".join(lines), False, tuple(citations), passages, sure, found.query,
-                      _short(kind, citations[0], found.question), unsure=unsure(sure, False))
+                      _short(kind, citations[0], found.question), unsure=sure < UNSURE_BELOW)
 
     def _candidates(self, question: str, context: str, embedding: list[float], hits: list[Hit], leads: set[str],
                     nearest: dict[tuple[str, int], int]) -> tuple[list[Ranked], list[tuple[Hit, Span]]]:

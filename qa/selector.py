@@ -127,15 +127,6 @@ def confidence(ranked: Sequence[Ranked], selector: dict, kind: str | None = None
     return round(float(logistic(selector["answerer"], np.array([row]))[0]), 4)
 
 
-def unsure(sure: float, abstained: bool) -> bool:
-    """Whether an answer of confidence ``sure`` is given as unsure: answered, and under ``UNSURE_BELOW``.
-
-    >>> unsure(0.39, False), unsure(0.8, False), unsure(0.1, True)
-    (True, False, False)
-    """
-    return not abstained and sure < UNSURE_BELOW
-
-
 def lacks_asked_kind(ranked: Sequence[Ranked], kind: str | None) -> bool:
     """Whether the question asks for one of the ``GATED_KINDS`` (a figure, a duration, a day) and the best
     lead sentence holds none beyond what the question says (its ``type_missing`` signal).
