@@ -19,13 +19,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from qa.evidence import _stemmer
-from qa.signals import content_words
+from qa.signals import content_words, near_pairs, stem_sequence
 from qa.types import Claim
 
 # Set by hand before any measurement, not fitted: docs/evals.md reports what it lets through.
 SUPPORT_THRESHOLD = 0.6
-PAIR_WINDOW = 3  # content words: "killed 40 fighters" holds the pair (killed, fighters)
 
 _MARKER = re.compile(r"\[\s*(?:sentence|source)?\s*(\d{1,3}(?:\s*[,;]\s*(?:sentence|source)?\s*\d{1,3})*)\s*\]", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\[\"“'A-Z0-9])")
@@ -143,15 +141,10 @@ def missing(claim: str, quotes: Sequence[str]) -> tuple[str, ...]:
     return tuple(lost)
 
 
-def _sequence(text: str) -> list[str]:
-    """The stems of the content words of ``text``, in order."""
-    return _stemmer().stemWords(list(content_words(text)))
-
-
 def support_score(claim: str, quotes: Sequence[str]) -> float:
     """How much of the claim the quotes hold: the mean of two shares, (1) its content words (as stems)
     found in the quotes, and (2) its pairs of consecutive content words found in the same order within
-    ``PAIR_WINDOW`` content words of each other in one quote, which a sentence built from the quote's
+    ``qa.signals.PAIR_WINDOW`` content words of each other in one quote, which a sentence built from the quote's
     words in another order ("Hamas freed 200 prisoners" from "Hamas freed hostages for 200 prisoners")
     loses. 0.0 for a claim without content words: it says nothing that can be checked.
 
@@ -162,19 +155,16 @@ def support_score(claim: str, quotes: Sequence[str]) -> float:
     >>> support_score("The spokesman is national security Kirby.", ["John Kirby, the national security spokesman, spoke."])
     0.6667
     """
-    own = _sequence(claim)
+    own = stem_sequence(claim)
     if not own:
         return 0.0
-    sequences = [_sequence(q) for q in quotes]
+    sequences = [stem_sequence(q) for q in quotes]
     held = {w for seq in sequences for w in seq}
     words = sum(1 for w in own if w in held) / len(own)
     pairs = list(zip(own, own[1:]))
     if not pairs:
         return round(words, 4)
-    near = set()
-    for seq in sequences:
-        for i, a in enumerate(seq):
-            near.update((a, b) for b in seq[i + 1: i + 1 + PAIR_WINDOW])
+    near = set().union(*(near_pairs(seq) for seq in sequences))
     return round((words + sum(1 for p in pairs if p in near) / len(pairs)) / 2, 4)
 
 
@@ -200,7 +190,7 @@ def check(claim: str, cited: Sequence[int], given: Sequence[str], threshold: flo
         if best is not None and best.supported:
             return Claim(claim, best.cited, True, best.score, attributed=True)
         return Claim(claim, (), False, 0.0, reason="cites no sentence, and no given sentence supports it")
-    if not _sequence(claim):
+    if not stem_sequence(claim):
         return Claim(claim, tuple(cited), False, 0.0, reason="it says nothing that can be checked")
     quotes = [given[n - 1] for n in cited]
     lost = missing(claim, quotes)

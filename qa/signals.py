@@ -26,12 +26,13 @@ CONTEXT_WEIGHT = 0.5  # a term that only the conversation supplies counts half
 # The signals, in the order the fitted selector expects them (qa/selector.json names them too).
 FEATURES = ("dense", "passage_dense", "lexical", "soft", "own_soft", "soft_min", "weakest", "unmatched",
             "context_soft", "typed", "type_missing", "focused", "retrieval", "both_sides", "passage_rank", "absent",
-            "absent_unmatched", "short", "sentence_rank",
+            "absent_unmatched", "short", "sentence_rank", "pairs",
             "dense_gap", "lexical_gap", "soft_gap", "own_soft_gap", "context_gap")
 # Signals also given as the gap to the question's best candidate: "best of these" is what ranks
 GAPS = {"dense_gap": "dense", "lexical_gap": "lexical", "soft_gap": "soft", "own_soft_gap": "own_soft",
         "context_gap": "context_soft"}
 UNMATCHED_BELOW = 0.5  # a word whose best match is under this is not said around the sentence, in any words
+PAIR_WINDOW = 3  # content words: "killed 40 fighters" holds the pair (killed, fighters)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,51 @@ def stems(text: str) -> frozenset[str]:
     ['hostag', 'releas']
     """
     return frozenset(_stemmer().stemWords(content_words(text)))
+
+
+@lru_cache(maxsize=65536)
+def stem_sequence(text: str) -> tuple[str, ...]:
+    """The stems of the content words of ``text``, in order.
+
+    >>> stem_sequence("The death toll in Gaza passed 23,000")
+    ('death', 'toll', 'gaza', 'pass', '23', '000')
+    """
+    return tuple(_stemmer().stemWords(list(content_words(text))))
+
+
+def near_pairs(sequence: Sequence[str], window: int = PAIR_WINDOW) -> set[tuple[str, str]]:
+    """Every ordered pair of stems the second of which follows the first within ``window`` words.
+
+    >>> sorted(near_pairs(("kill", "40", "fighter"), 2))
+    [('40', 'fighter'), ('kill', '40'), ('kill', 'fighter')]
+    """
+    return {(a, b) for i, a in enumerate(sequence) for b in sequence[i + 1: i + 1 + window]}
+
+
+def pair_share(question: str, sentence: str) -> float:
+    """The share of the question's consecutive content-word pairs that the sentence holds in the same
+    order within ``PAIR_WINDOW`` content words: a phrase of the question said in the sentence ("death
+    toll", "war cabinet", "interim leader"), not only its words scattered over it.
+
+    >>> pair_share("What was the death toll in Gaza?", "Gaza's death toll passed 23,000.")
+    0.5
+    >>> pair_share("What was the death toll in Gaza?", "Gaza's dead took their toll.")  # the words, not the phrase
+    0.0
+    >>> pair_share("Who is Kirby?", "Kirby spoke.")  # one content word: no pair to find
+    0.0
+    """
+    asked = stem_sequence(question)
+    pairs = list(zip(asked, asked[1:]))
+    if not pairs:
+        return 0.0
+    near = _pairs_in(sentence)
+    return sum(p in near for p in pairs) / len(pairs)
+
+
+@lru_cache(maxsize=65536)
+def _pairs_in(text: str) -> frozenset[tuple[str, str]]:
+    """``near_pairs`` of a text's stems, cached: a passage's sentences are scored for every question."""
+    return frozenset(near_pairs(stem_sequence(text)))
 
 
 def soft_matches(terms: Sequence[Term], term_vectors: np.ndarray, text_stems: frozenset[str],
@@ -160,6 +206,7 @@ def signal_row(terms: Sequence[Term], own: np.ndarray, around: np.ndarray, *, de
         "absent_unmatched": weighted_share([float(not k and a < UNMATCHED_BELOW) for k, a in zip(known, around)], terms),
         "short": float(len(_SPACE.split(sentence.strip())) < 6),
         "sentence_rank": 0.0 if sentence_rank is None else 1.0 / (1 + sentence_rank),
+        "pairs": pair_share(question, sentence),
     }
     return [round(float(row.get(f, 0.0)), 6) for f in FEATURES]
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from qa.evidence import answer_type
-from qa.signals import (FEATURES, GAPS, Term, add_gaps, already_given, content_words, logistic,
+from qa.signals import (FEATURES, GAPS, Term, add_gaps, already_given, content_words, logistic, pair_share,
                         question_terms, sigmoid_margin, signal_row, soft_matches, stems, weakest, weighted_share)
 from qa.words import WordVectors
 
@@ -103,6 +103,22 @@ def test_content_words_and_stems():
     assert content_words("Blinken’s 4th trip, in 2024") == ("blinken", "4th", "trip", "2024")
     assert content_words("the settlers' homes") == ("settlers", "homes")
     assert stems("hostages released") == frozenset({"hostag", "releas"})
+
+
+def test_a_phrase_of_the_question_counts_only_said_in_its_order_and_close_together():
+    question = "whats the gaza death toll at the time of blinkens january visit"
+    stated = "The death toll in the Palestinian enclave has surpassed 23,000."
+    scattered = "Nearly 240 Palestinians were killed in the West Bank, and the toll of the war on Gaza grew."
+    assert pair_share(question, stated) > pair_share(question, scattered) == 0.0
+    # the same words of the question, one pair in its order within three content words, the other reversed
+    assert pair_share("death toll in Gaza", "Gaza: the death toll") == 0.5
+    # stems, so the inflection does not matter; no pair in a one-word question; in the row as "pairs"
+    assert pair_share("Hostages released", "the hostage was releasing") == 1.0
+    assert pair_share("Kirby?", "Kirby said") == 0.0
+    row = signal_row([Term("toll", "toll", 1.0)], np.array([1.0]), np.array([1.0]), dense=0.5, passage_dense=0.5,
+                     lexical=1.0, kind=None, sentence=stated, question=question, focus_stems=frozenset(),
+                     retrieval=1.0, both_sides=True, passage_rank=0, known=[True])
+    assert row[FEATURES.index("pairs")] == round(pair_share(question, stated), 6) > 0
 
 
 def test_a_figure_must_stand_near_what_the_question_counts():
