@@ -144,9 +144,9 @@ def missing(claim: str, quotes: Sequence[str]) -> tuple[str, ...]:
 def support_score(claim: str, quotes: Sequence[str]) -> float:
     """How much of the claim the quotes hold: the mean of two shares, (1) its content words (as stems)
     found in the quotes, and (2) its pairs of consecutive content words found in the same order within
-    ``qa.signals.PAIR_WINDOW`` content words of each other in one quote, which a sentence built from the quote's
-    words in another order ("Hamas freed 200 prisoners" from "Hamas freed hostages for 200 prisoners")
-    loses. 0.0 for a claim without content words: it says nothing that can be checked.
+    ``qa.signals.PAIR_WINDOW`` content words of each other in one quote, which a sentence built from
+    the quote's words in another order ("Hamas freed 200 prisoners" from "Hamas freed hostages for 200
+    prisoners") loses. 0.0 for a claim without content words: it says nothing that can be checked.
 
     >>> support_score("Kirby is the national security spokesman.", ["John Kirby, the national security spokesman, spoke."])
     1.0
