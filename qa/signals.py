@@ -82,7 +82,7 @@ def stems(text: str) -> frozenset[str]:
     >>> sorted(stems("Hostages were released"))
     ['hostag', 'releas']
     """
-    return frozenset(_stemmer().stemWords(content_words(text)))
+    return frozenset(stem_sequence(text))
 
 
 @lru_cache(maxsize=65536)
