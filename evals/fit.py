@@ -12,7 +12,7 @@ gold alias; never for an unanswerable item) and fit the answerer; choose the abs
 the answerer's out-of-fold probabilities (most refusals of unanswerable items with false refusal at
 most 0.10), and
 the line ratios on the same probabilities (every article cited on multi-source items, citation
-precision). Last, a check that changes nothing fitted: the selector fitted on the items about one
+precision; of ratios within one multi-source item of the best, the one that cites more). Last, a check that changes nothing fitted: the selector fitted on the items about one
 corpus and measured on the other's (``leave_one_corpus_out``), since folds by item share their
 articles. Needs scikit-learn (the dev extra); ``ask()`` itself only reads the JSON.
 """
@@ -241,12 +241,34 @@ def leave_one_corpus_out(questions: list[Question], pooled: OutOfFold) -> dict:
     return out
 
 
+def prefer_citing_more(rows: list[tuple[float, float, float, float | None, dict]],
+                       tolerance: float) -> tuple[float, float, float, float | None, dict]:
+    """Of ``(score, line_ratio, support_ratio, version_ratio, figures)`` rows, the one with the lowest line
+    ratio among those within ``tolerance`` of the best score (ties: the higher score, then grid order).
+
+    Tune cannot tell apart line ratios whose scores differ by less than one item: the fit would pick
+    whichever is ahead by a hair. A lower line ratio puts more articles' versions on lines of their own,
+    and the issue sets a target on every source cited and none on citation precision, so among ratios
+    tune cannot separate the one that cites more wins.
+
+    >>> rows = [(1.2636, 0.8, 0.01, 0.1, {}), (1.2623, 0.5, 0.01, 0.1, {}), (1.20, 0.5, 0.0, None, {})]
+    >>> prefer_citing_more(rows, tolerance=0.02)[:4]
+    (1.2623, 0.5, 0.01, 0.1)
+    >>> prefer_citing_more(rows, tolerance=0.001)[:4]
+    (1.2636, 0.8, 0.01, 0.1)
+    """
+    top = max(r[0] for r in rows)
+    near = [r for r in rows if r[0] >= top - tolerance]
+    return min(near, key=lambda r: (r[1], -r[0]))
+
+
 def choose_ratios(questions, ranked, sure, threshold) -> tuple[float, float, float | None, dict]:
     """Line, support and version ratios with the best sum of "every article cited" on multi-source
-    items and citation precision, over the answered tune items."""
+    items and citation precision, over the answered tune items; within one multi-source item of the
+    best sum, the lowest line ratio (``prefer_citing_more``)."""
     answered = [(ranked[i], q, q.kind, {c.key for c, g in zip(q.candidates, q.gold) if g})
                 for i, q in enumerate(questions) if q.answerable and sure.get(i, 0.0) >= threshold]
-    best = None
+    rows = []
     for line_ratio, support_ratio, version_ratio in itertools.product(LINE_RATIOS, SUPPORT_RATIOS, VERSION_RATIOS):
         if version_ratio is not None and version_ratio >= line_ratio:
             continue
@@ -258,9 +280,10 @@ def choose_ratios(questions, ranked, sure, threshold) -> tuple[float, float, flo
             if len(q.item["sources"]) > 1:
                 all_cited.append(set(q.item["sources"]) <= {c.source for c in cited})
         figures = {"all_sources_cited": round(mean(all_cited), 4), "citation_precision": round(mean(precise), 4)}
-        score = figures["all_sources_cited"] + figures["citation_precision"]
-        if best is None or score > best[0]:
-            best = (score, line_ratio, support_ratio, version_ratio, figures)
+        rows.append((figures["all_sources_cited"] + figures["citation_precision"], line_ratio, support_ratio,
+                     version_ratio, figures))
+    multi = sum(len(q.item["sources"]) > 1 for _, q, _, _ in answered)
+    best = prefer_citing_more(rows, tolerance=1 / max(multi, 1))
     return best[1], best[2], best[3], best[4]
 
 
