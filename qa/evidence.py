@@ -8,7 +8,10 @@ a sentence holds one; whether two sentences state the same fact. Tokens are thos
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
+
+from qa.spelling import american
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty "
@@ -59,6 +62,16 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
+def stem_words(words: Sequence[str]) -> list[str]:
+    """The stems of lowercased ``words``, each taken from its American spelling (``qa.spelling``) so
+    that "defence" and "defense" match; every stem the answerer compares comes from here.
+
+    >>> stem_words(["defence", "defense", "ministers"])
+    ['defens', 'defens', 'minist']
+    """
+    return _stemmer().stemWords([american(w) for w in words])
+
+
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
     """NLTK's English stopwords (shipped inside llama-index-core, read as the file it is: importing
@@ -76,13 +89,13 @@ def _stopwords() -> frozenset[str]:
 
 @lru_cache(maxsize=65536)
 def terms(text: str) -> tuple[str, ...]:
-    """Content terms of ``text`` as the BM25 index has them.
+    """Content terms of ``text`` as the BM25 index has them, in one spelling (``stem_words``).
 
     >>> terms("The death toll has surpassed 23,000 people")
     ('death', 'toll', 'surpass', '23', '000', 'peopl')
     """
     words = [w for w in _TOKEN.findall(text.lower()) if w not in _stopwords()]
-    return tuple(_stemmer().stemWords(words))
+    return tuple(stem_words(words))
 
 
 def answer_type(question: str) -> str | None:
@@ -140,7 +153,7 @@ def typed_near(kind: str | None, sentence: str, question: str, focus_stems: froz
     ``focus_stems``): "how many aid trucks" is not answered by "six soldiers". Without a focus, this
     is ``holds_type``.
 
-    >>> s = _stemmer().stemWords
+    >>> s = stem_words
     >>> typed_near("number", "Israel said six soldiers were killed.", "How many aid trucks?", frozenset(s(["aid", "truck"])))
     False
     >>> typed_near("number", "About 200 aid trucks entered.", "How many aid trucks?", frozenset(s(["aid", "truck"])))
@@ -152,7 +165,7 @@ def typed_near(kind: str | None, sentence: str, question: str, focus_stems: froz
         return False
     given = fillers(kind, question)
     words = _TOKEN.findall(sentence.lower())
-    stems = _stemmer().stemWords(words)
+    stems = stem_words(words)
     near = [i for i, stem in enumerate(stems) if stem in focus_stems]
     for match in ANSWER_TYPES[kind][1].finditer(sentence):
         if match.group().lower() in given:
@@ -186,7 +199,7 @@ def _question_words() -> frozenset[str]:
              "according article articles report reports say says tell "
              # nouns that name the kind of answer ("in which city", "what kind of"), not its topic
              "city cities country countries town towns place day date year kind sort").split()
-    return frozenset(_stemmer().stemWords(words))
+    return frozenset(stem_words(words))
 
 
 def same_answer(kind: str | None, a: str, b: str) -> bool:
@@ -287,7 +300,7 @@ def short_span(kind: str | None, sentence: str, question: str, near_stems: froze
     named = {question[a:b].lower() for a, b in _answers(kind, question)} - _ROLE_WORDS  # names the question gives
     given = named | {m.group().lower() for m in _NAME_WORDS.finditer(question) if m.start() > 0}
     tokens = list(_TOKEN.finditer(sentence.lower()))
-    stems = _stemmer().stemWords([t.group() for t in tokens])
+    stems = stem_words([t.group() for t in tokens])
     anchors = [t.start() for t, stem in zip(tokens, stems) if stem in near_stems]
     found = [(a, b) for a, b in _answers(kind, sentence)
              if not any(sentence[a:b].lower() in g for g in given)]

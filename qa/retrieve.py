@@ -22,6 +22,7 @@ from index.embed import default_model_path
 from index.encoder import query_encoder
 from index.store import SENTENCES, Store, StoredChunk
 from qa.errors import BadQuestionError, NoIndexError, StoreError
+from qa.spelling import fold_counts, other_spellings
 
 # Relative-score fusion (what llama-index's QueryFusionRetriever calls "relative_score"), sides weighted
 # equally. Measured on evals/qa.jsonl against reciprocal rank fusion (k=60): hit@1 0.607 -> 0.705,
@@ -200,8 +201,10 @@ class Retriever:
         scores = bm25.scores
         counts = np.diff(np.append(scores["indptr"], len(scores["data"])))
         df = {term: int(counts[i]) for term, i in bm25.vocab_dict.items()}
-        self._keyword, self._generation = (bm25, Stemmer.Stemmer("english"), min(self.candidates, documents)), generation
-        self.vocabulary = Vocabulary(df, documents)
+        stemmer = Stemmer.Stemmer("english")
+        self._keyword, self._generation = (bm25, stemmer, min(self.candidates, documents)), generation
+        # the answerer's stems are taken from one spelling (qa.spelling); the index keeps the articles' own
+        self.vocabulary = Vocabulary(fold_counts(df, stemmer.stemWords), documents)
 
     def embed_query(self, text: str) -> list[float]:
         """The query vector; loads the model on first use (``search`` checks the store's freshness)."""
@@ -267,6 +270,7 @@ def _best_keyword(keyword, query: str, depth: int = 1) -> list[tuple[str, float]
 
     bm25, stemmer, k = keyword
     k = min(k * depth, int(bm25.scores["num_docs"]))
+    query = " ".join([query, *other_spellings(query)])  # "defence" finds the articles that write "defense"
     tokens = bm25s.tokenize(query, stemmer=stemmer, token_pattern=TOKEN_PATTERN, show_progress=False)
     documents, scores = bm25.retrieve(tokens, k=k, show_progress=False)
     return [(doc["node_id"], float(score)) for doc, score in zip(documents[0], scores[0])]

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from qa.evidence import _question_words, _stemmer, _stopwords, holds_type, typed_near
+from qa.evidence import _question_words, _stopwords, holds_type, stem_words, typed_near
 
 _WORD = re.compile(r"(?u)\b\w[\w'’-]*\w\b")
 _SPACE = re.compile(r"\s+")
@@ -64,7 +64,7 @@ def question_terms(question: str, context: str, idf: Callable[[str], float]) -> 
     >>> [(t.word, t.weight) for t in question_terms("Who is he?", "Matthew Miller", lambda s: 2.0)]
     [('matthew', 1.0), ('miller', 1.0)]
     """
-    stems_of = _stemmer().stemWords
+    stems_of = stem_words
     terms: dict[str, Term] = {}
     for text, share in ((question, 1.0), (context, CONTEXT_WEIGHT)):
         words = content_words(text)
@@ -92,7 +92,7 @@ def stem_sequence(text: str) -> tuple[str, ...]:
     >>> stem_sequence("The death toll in Gaza passed 23,000")
     ('death', 'toll', 'gaza', 'pass', '23', '000')
     """
-    return tuple(_stemmer().stemWords(list(content_words(text))))
+    return tuple(stem_words(content_words(text)))
 
 
 def near_pairs(sequence: Sequence[str], window: int = PAIR_WINDOW) -> set[tuple[str, str]]:

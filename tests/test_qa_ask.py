@@ -71,6 +71,14 @@ def test_a_sentence_is_found_by_its_own_vector_wherever_its_passage_ranks(seeded
     assert not answer.abstained and "2 million" in answer.citations[0].quote
 
 
+def test_a_word_spelt_the_british_way_finds_the_article_that_spells_it_the_american_way(seeded):
+    # the seeds write "Defense Minister Yoav Gallant"; before qa.spelling, "defence" answered with a
+    # sentence about Herzog and Netanyahu
+    british, american = run("who is israel's defence minister", seeded), run("who is israel's defense minister", seeded)
+    assert not british.abstained and "Gallant" in british.citations[0].quote
+    assert british.citations[0].quote == american.citations[0].quote
+
+
 def test_name_only_question_is_found_by_the_keyword_side(seeded):
     answer = run("Kirby", seeded)
     assert "Kirby" in answer.citations[0].quote

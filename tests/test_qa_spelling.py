@@ -1,0 +1,30 @@
+"""qa.spelling: one spelling for words English writes two ways, for matching only."""
+import Stemmer
+
+from qa.evidence import stem_words, terms
+from qa.spelling import american, fold_counts, other_spellings
+
+
+def test_british_words_take_their_american_spelling_and_others_stay():
+    assert [american(w) for w in ("defence", "labour", "centre", "organisation", "travelled")] == [
+        "defense", "labor", "center", "organization", "traveled"]
+    assert [american(w) for w in ("defense", "hostages", "gaza", "hour", "four")] == [
+        "defense", "hostages", "gaza", "hour", "four"]
+
+
+def test_both_spellings_give_the_same_stems():
+    assert stem_words(["defence", "centre", "labour"]) == stem_words(["defense", "center", "labor"])
+    assert terms("The Defence Minister's office") == terms("The Defense Minister's office")
+
+
+def test_the_keyword_query_gets_the_other_spelling_of_each_word_once():
+    assert other_spellings("Defence minister, defence force and the Center") == ["defense", "centre"]
+    assert other_spellings("Who is John Kirby?") == []
+
+
+def test_document_frequencies_count_both_spellings_under_the_american_stem():
+    stem = Stemmer.Stemmer("english").stemWords
+    counts = {stem(["defence"])[0]: 2, stem(["defense"])[0]: 3, "war": 4}
+    folded = fold_counts(counts, stem)
+    assert folded[stem_words(["defence"])[0]] == 5
+    assert folded[stem(["defence"])[0]] == 2 and folded["war"] == 4  # nothing taken away
