@@ -10,11 +10,11 @@ fit the ranker (logistic regression); with out-of-fold ranker probabilities (fol
 on three corpora stays in one fold) build the answerer's inputs and label (the best sentence holds a
 gold alias; never for an unanswerable item) and fit the answerer; choose the abstention threshold on
 the answerer's out-of-fold probabilities (most refusals of unanswerable items with false refusal at
-most 0.10), and
-the line ratios on the same probabilities (every article cited on multi-source items, citation
-precision; of ratios within one multi-source item of the best, the one that cites more). Last, a check that changes nothing fitted: the selector fitted on the items about one
-corpus and measured on the other's (``leave_one_corpus_out``), since folds by item share their
-articles. Needs scikit-learn (the dev extra); ``ask()`` itself only reads the JSON.
+most 0.10), and the line ratios on the same probabilities (every article cited on multi-source items,
+citation precision; of ratios within one multi-source item of the best, the one that cites more).
+Last, a check that changes nothing fitted: the selector fitted on the items about one corpus and
+measured on the other's (``leave_one_corpus_out``), since folds by item share their articles. Needs
+scikit-learn (the dev extra); ``ask()`` itself only reads the JSON.
 """
 from __future__ import annotations
 
