@@ -158,6 +158,11 @@ class OnnxEncoder:
                 rows[i] = span_rows(tokens[row, :n], encodings[i].offsets, spans[i])
         return vectors, rows
 
+    def whole_word(self, word: str) -> bool:
+        """Whether the model's vocabulary holds lowercased ``word`` as one token: most English words are
+        ("short", "planes"); a misspelling ("cesefire") or a rare name is not."""
+        return self._tokenizer.token_to_id(word) is not None
+
     def get_query_embedding(self, query: str) -> list[float]:
         return self.embed([query])[0].tolist()
 

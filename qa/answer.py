@@ -13,14 +13,14 @@ import textwrap
 import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from index.store import Stats, StoredArticle, open_store, sentence_rows
 from index.types import Span
 from qa.errors import BadQuestionError
-from qa.evidence import answer_type, focus, short_span
+from qa.evidence import _stopwords, answer_type, focus, short_span, stem_words
 from qa.followup import context_for, validate_history
 from qa.language import foreign_language, refusal
 from qa.retrieve import Hit, Retriever, dated
@@ -28,6 +28,7 @@ from qa.selector import UNSURE_BELOW, Ranked, choose_lines, confidence, load_sel
 from qa.settings import Settings
 from qa.signals import (add_gaps, already_given, content_words, question_terms, signal_row,
                         soft_matches, stems, weighted_share)
+from qa.spelling import MIN_LETTERS, corrected
 from qa.types import Answer, Citation, Passage, ShortAnswer
 from qa.words import WordVectors
 
@@ -88,6 +89,7 @@ class Gathered:
     candidates: list[Ranked]  # p is 0 here: ``qa.selector.rank`` scores them
     places: list[tuple[Hit, Span]]  # a candidate's key indexes this: where its sentence is
     history: list[dict]
+    read_as: str = ""  # the question spelt right, when a misspelt word of it was read as another
 
 
 _beside = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-sentences")  # threads start on first use
@@ -113,10 +115,33 @@ class Engine:
         return self.selector["threshold"] if given is None else given
 
     def gather(self, question: str, history: list[dict] | None = None) -> Gathered:
-        """Retrieve for ``question`` (and what a follow-up leans on) and compute every candidate's signals."""
+        """Retrieve for ``question`` (and what a follow-up leans on) and compute every candidate's signals;
+        when a word of the question is misspelt and the passages found hold the word, once more for the
+        question spelt right (``qa.spelling.corrected``; ``query`` then says what was searched)."""
         s = self.settings
         question = clean_question(question, s.max_question_chars)
         history = validate_history(history, s.max_history_messages)
+        found = self._gather(question, history)
+        misspelt = self._misspelt(question)
+        if misspelt:
+            words = (w for c in found.candidates for w in content_words(c.text))
+            right = corrected(question, misspelt, words)
+            if right:
+                again = self._gather(right, history)
+                return replace(again, question=question, read_as=right)
+        return found
+
+    def _misspelt(self, question: str) -> list[str]:
+        """Words of ``question`` the corpus never uses and the model does not know whole: maybe misspelt."""
+        vocabulary, encoder = self.retriever.vocabulary, self.retriever.embed_model()
+        # "wasnt", "didnt": a stopword typed without its apostrophe, not a misspelling
+        words = [w for w in content_words(question)
+                 if len(w) >= MIN_LETTERS and w.isalpha() and w[:-1] not in _stopwords()]
+        return [w for w, stem in zip(words, stem_words(words))
+                if not vocabulary.knows(stem) and not encoder.whole_word(w)]
+
+    def _gather(self, question: str, history: list[dict]) -> Gathered:
+        s = self.settings
         context = context_for(question, history)
         query = f"{question} {context}".strip()
         embedding = self.retriever.embed_query(query)
@@ -158,12 +183,13 @@ class Engine:
         given = already_given([c.text for c in found.candidates], found.history)
         repeated = {c.key for c, g in zip(found.candidates, given) if g}
         ranked = without_repeats(rank(found.candidates, selector["ranker"]), repeated)
-        kind = answer_type(found.question)
+        asked = found.read_as or found.question
+        kind = answer_type(asked)
         sure = confidence(ranked, selector, kind)
         if not ranked or sure < self.min_confidence:
             language = foreign_language(found.question)  # a refusal says why when the question is not English
             return Answer(found.question, refusal(language) if language else ABSTAIN_TEXT, True, (), passages, sure,
-                          found.query)
+                          found.query, read_as=found.read_as)
         citations, lines = [], []
         for line in choose_lines(ranked, selector["line_ratio"], selector["support_ratio"], s.max_citation_lines, kind,
                                  selector.get("version_ratio")):
@@ -178,7 +204,7 @@ class Engine:
                 markers.append(f"[{len(citations)}]")
             lines.append(f"{line[0].text} {' '.join(markers)}")
         return Answer(found.question, "\n".join(lines), False, tuple(citations), passages, sure, found.query,
-                      _short(kind, citations[0], found.question), unsure=sure < UNSURE_BELOW)
+                      _short(kind, citations[0], asked), unsure=sure < UNSURE_BELOW, read_as=found.read_as)
 
     def _candidates(self, question: str, context: str, embedding: list[float], hits: list[Hit], leads: set[str],
                     nearest: dict[tuple[str, int], int]) -> tuple[list[Ranked], list[tuple[Hit, Span]]]:

@@ -91,7 +91,7 @@ def ask_command(question, store, chroma_url, as_json, top_k, since, until, llm_u
     """Answer QUESTION from the indexed articles, with numbered sources (each with its outlet and
     publication date, or "date not stated")."""
     from qa.answer import engine_for, passage_line, source_line
-    from qa.present import date_label, unsure_line
+    from qa.present import date_label, read_as_line, unsure_line
     from qa.retrieve import dated
 
     engine = engine_for(_settings(store=store, chroma_url=chroma_url, top_k=top_k, llm_url=llm_url,
@@ -101,6 +101,8 @@ def ask_command(question, store, chroma_url, as_json, top_k, since, until, llm_u
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
+    if answer.read_as:
+        click.echo(read_as_line(answer))
     if answer.unsure:
         click.echo(unsure_line(answer))
     click.echo(answer.text)

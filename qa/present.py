@@ -119,3 +119,15 @@ def unsure_line(answer: Answer) -> str:
         return ""
     return (f"Not sure: this is the closest the articles come, and it may not answer the question "
             f"(confidence {answer.confidence:.2f}).")
+
+
+def read_as_line(answer: Answer) -> str:
+    """What is said before an answer to a question read with a misspelt word taken for another
+    (``Answer.read_as``), "" before any other.
+
+    >>> read_as_line(Answer("Who is John Kriby?", "Kirby is ... [1]", False, read_as="Who is John Kirby?"))
+    'Read as: "Who is John Kirby?"'
+    >>> read_as_line(Answer("Who is John Kirby?", "Kirby is ... [1]", False))
+    ''
+    """
+    return f'Read as: "{answer.read_as}"' if answer.read_as else ""

@@ -1,16 +1,20 @@
-"""One spelling for words English writes two ways ("defence"/"defense", "labour"/"labor", "organise"/
-"organize"), so that a question typed in one matches an article written in the other.
+"""Spelling, for matching only: one spelling for words English writes two ways ("defence"/"defense",
+"labour"/"labor"), and a misspelt question word ("cesefire", "netanyhu") read as the word it misspells.
 
-It changes only how words are matched: the stems the answerer compares, the keyword query and the
-index's term counts read with it. No text shown to the reader is respelt, and the index keeps each
-article's own spelling. The word list is breame's (Apache-2.0): about 1,700 British words with their
-American spelling. A word it does not list is left as it is; a name spelt like a listed word is
-matched like it (the Australian Labor party and "labour" are one word here).
+Two ways of writing a word: the stems the answerer compares are taken from the American spelling, the
+keyword query carries each word's other spelling, and the index's term counts are read with both (the
+index keeps each article's own spelling). The list is breame's (Apache-2.0): about 1,700 British words
+with their American spelling; a word it does not list is left as it is, and a name spelt like a listed
+word is matched like it (the Australian Labor party and "labour" are one word here).
+
+Misspellings: a question word the corpus never uses, and that is not a word the model knows whole, is
+replaced by a word of the retrieved passages within one edit of it (two for long words), before the
+question is searched again (``corrected``). No text shown to the reader is respelt.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")  # the keyword index's words (qa.evidence._TOKEN)
@@ -79,3 +83,42 @@ def _stem_pairs(stem_words: Callable[[Sequence[str]], Sequence[str]]) -> dict[st
     british = list(_british())
     pairs = zip(stem_words(british), stem_words([_british()[w] for w in british]))
     return {b: a for b, a in pairs if b != a}
+
+
+MIN_LETTERS = 5  # shorter words are too often another word one edit away ("iran", "iraq")
+LONG_WORD = 9  # from this length two edits are allowed ("seceratary"; not "commbank", a bank)
+
+
+def corrected(question: str, misspelt: Iterable[str], words: Iterable[str]) -> str | None:
+    """``question`` with each of ``misspelt`` (lowercased words of it) replaced by the nearest of ``words``
+    within one edit, two for words of ``LONG_WORD`` letters or more (a swap of two letters is one
+    edit); ties go to the earlier of ``words``. None when no word is near.
+
+    >>> corrected("What did Netanyhu say of the cesefire?", ["netanyhu", "cesefire"], ["netanyahu", "ceasefire"])
+    'What did Netanyahu say of the ceasefire?'
+    >>> corrected("who is blinkov", ["blinkov"], ["blinken"]) is None  # two edits on a short word: another name
+    True
+    """
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    choices = list(dict.fromkeys(w for w in words if len(w) >= MIN_LETTERS - 1))
+    fixes = {}
+    for word in misspelt:
+        if len(word) < MIN_LETTERS:
+            continue
+        best = process.extractOne(word, choices, scorer=OSA.distance,
+                                  score_cutoff=2 if len(word) >= LONG_WORD else 1)
+        if best and best[0] != word:
+            fixes[word] = best[0]
+    if not fixes:
+        return None
+
+    def fix(match: re.Match) -> str:
+        word = match.group()
+        new = fixes.get(word.lower())
+        if new is None:
+            return word
+        return new.capitalize() if word[0].isupper() else new
+
+    return _WORD.sub(fix, question)

@@ -82,6 +82,9 @@ class Answer:
     # answered, but more likely wrong than right by its own confidence (under qa.selector.UNSURE_BELOW):
     # the closest sentence the articles have, to be shown as such, not as a sure answer
     unsure: bool = False
+    # the question as it was read, when a misspelt word of it was taken for a word of the articles
+    # ("Netanyhu" for "Netanyahu", qa.spelling.corrected); "" when it was read as typed
+    read_as: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)

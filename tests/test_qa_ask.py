@@ -79,6 +79,12 @@ def test_a_word_spelt_the_british_way_finds_the_article_that_spells_it_the_ameri
     assert british.citations[0].quote == american.citations[0].quote
 
 
+def test_a_misspelt_name_is_read_as_the_name_the_articles_use_and_the_reader_is_told(seeded):
+    typed, right = run("Who is John Kriby?", seeded), run("Who is John Kirby?", seeded)
+    assert typed.citations[0].quote == right.citations[0].quote and "Kirby" in typed.citations[0].quote
+    assert typed.question == "Who is John Kriby?" and typed.read_as == "Who is John Kirby?" and not right.read_as
+
+
 def test_name_only_question_is_found_by_the_keyword_side(seeded):
     answer = run("Kirby", seeded)
     assert "Kirby" in answer.citations[0].quote

@@ -2,7 +2,7 @@
 import Stemmer
 
 from qa.evidence import stem_words, terms
-from qa.spelling import american, fold_counts, other_spellings
+from qa.spelling import american, corrected, fold_counts, other_spellings
 
 
 def test_british_words_take_their_american_spelling_and_others_stay():
@@ -28,3 +28,17 @@ def test_document_frequencies_count_both_spellings_under_the_american_stem():
     folded = fold_counts(counts, stem)
     assert folded[stem_words(["defence"])[0]] == 5
     assert folded[stem(["defence"])[0]] == 2 and folded["war"] == 4  # nothing taken away
+
+
+def test_a_misspelt_word_is_read_as_the_nearest_word_of_the_passages():
+    words = ["netanyahu", "ceasefire", "hostages", "blinken"]
+    assert corrected("What did Netanyhu say of the cesefire?", ["netanyhu", "cesefire"], words) == \
+        "What did Netanyahu say of the ceasefire?"
+    assert corrected("how many hotsages", ["hotsages"], words) == "how many hostages"  # two letters swapped
+    assert corrected("who is the us ambasador", ["ambasador"], ["ambassador"]) == "who is the us ambassador"
+
+
+def test_a_word_is_not_replaced_by_one_too_far_from_it():
+    assert corrected("who is blinkov", ["blinkov"], ["blinken"]) is None  # two edits on a 7-letter word
+    assert corrected("change my pin in the commbank app", ["commbank"], ["command"]) is None
+    assert corrected("what about the rafah crossing", [], ["rafah"]) is None

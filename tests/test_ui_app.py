@@ -395,7 +395,7 @@ CONTRAST = """(selector) => {
 }"""
 CHECKED = ("#qa-chat mark, #qa-chat .qa-note, #qa-chat .qa-text, #qa-chat .qa-src-head, #qa-chat .qa-passage, "
            "#qa-chat .qa-file, #qa-chat a.qa-ref, #qa-chat .qa-closest, #qa-chat summary, .qa-hint, #qa-chat .qa-short, "
-           "#qa-chat .qa-unsure")
+           "#qa-chat .qa-unsure, #qa-chat .qa-read-as")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -418,6 +418,9 @@ def test_contrast_meets_wcag_aa_in_both_themes_and_screenshots(server, browser, 
         assert page.locator("#qa-chat .qa-unsure-answer .qa-short").count() == 0  # no figure in bold when unsure
         page.locator("#qa-chat .qa-unsure-answer button.qa-copy").click()  # a copied unsure answer stays unsure
         page.wait_for_function("window.__qaCopied && window.__qaCopied.startsWith('Not sure: ')", timeout=10_000)
+        ask_in_page(page, "Who is John Kriby?")  # a misspelt name: read as the articles' "Kirby", and said so
+        page.wait_for_selector("#qa-chat .qa-read-as", timeout=60_000)
+        assert "Kirby" in page.locator("#qa-chat .qa-read-as").last.inner_text()
         ask_in_page(page, "Who won the 2024 US presidential election?")
         page.wait_for_selector("#qa-chat .qa-refusal", timeout=60_000)
         page.locator("#qa-chat .qa-answer").first.locator("a.qa-ref").first.click()
@@ -425,7 +428,7 @@ def test_contrast_meets_wcag_aa_in_both_themes_and_screenshots(server, browser, 
         ratios = page.evaluate(CONTRAST, CHECKED)
         kinds = " ".join(k for k, _ in ratios)
         assert all(kind in kinds for kind in ("qa-text", "qa-src-head", "qa-file", "qa-ref", "MARK", "qa-closest",
-                                              "qa-unsure")), kinds
+                                              "qa-unsure", "qa-read-as")), kinds
         low = [(k, round(r, 2)) for k, r in ratios if r < 4.5]
         assert not low, f"below 4.5:1 in {scheme}: {low}"
         page.close()

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from qa.answer import ask, source_line
 from qa.errors import BadQuestionError, QAError
-from qa.present import unsure_line
+from qa.present import read_as_line, unsure_line
 from qa.settings import Settings
 from qa.types import Answer
 from ui.tools import answer_dict, overrides
@@ -139,7 +139,7 @@ def router(settings: Settings):
         except Exception:  # a bug: the reader gets an error object, the log the traceback
             traceback.print_exc()
             return error(500, "the server failed to answer; its log has the details", "server_error")
-        hedge = f"{unsure_line(answer)}\n" if answer.unsure else ""
+        hedge = "".join(f"{line}\n" for line in (read_as_line(answer), unsure_line(answer)) if line)
         content = hedge + answer.text + sources_text(answer, [c["date"] for c in data["citations"]])
         ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         extra = {"citations": data["citations"], "abstained": answer.abstained, "unsure": answer.unsure}

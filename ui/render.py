@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 
-from qa.present import date_label, display_title, pronoun_referent, unsure_line, weekday_dates
+from qa.present import date_label, display_title, pronoun_referent, read_as_line, unsure_line, weekday_dates
 from qa.types import Answer
 
 Lookup = Callable[[str], object]  # source -> StoredArticle | None (``qa.article``)
@@ -115,7 +115,8 @@ def render_answer(answer: Answer, turn: int, lookup: Lookup) -> str:
     elif answer.short:
         short = f"<p class='qa-short'><strong>{html.escape(answer.short.text)}</strong></p>"
     count = len(answer.citations)
-    return (f"<div class='qa-answer{' qa-unsure-answer' if answer.unsure else ''}'>{short}{_origin(answer)}"
+    return (f"<div class='qa-answer{' qa-unsure-answer' if answer.unsure else ''}'>"
+            f"{_read_as(answer)}{short}{_origin(answer)}"
             f"<p class='qa-text'>{body}</p>{_left_out(answer)}"
             f"<details class='qa-srcs' open><summary>Sources of this answer ({count})</summary>{''.join(items)}</details>"
             "<button type='button' class='qa-copy'>Copy answer and sources</button></div>")
@@ -152,6 +153,11 @@ def render_draft(text: str) -> str:
             f"<p class='qa-text'>{html.escape(text)}</p></div>")
 
 
+def _read_as(answer: Answer) -> str:
+    """The question as it was read, when a misspelt word was taken for a word of the articles."""
+    return f"<p class='qa-read-as' role='note'>{html.escape(read_as_line(answer))}</p>" if answer.read_as else ""
+
+
 def _render_refusal(answer: Answer, articles: dict) -> str:
     items = []
     for i, p in enumerate(answer.passages[:3], 1):
@@ -162,7 +168,8 @@ def _render_refusal(answer: Answer, articles: dict) -> str:
                      f"{_head(None, title, p.outlet or getattr(stored, 'outlet', None), getattr(stored, 'date', None))}"
                      f"<div class='qa-passage'>{html.escape(p.text)}</div>{whole}"
                      f"<div class='qa-file'>file: {html.escape(p.source)}</div></div>")
-    return (f"<div class='qa-answer qa-refusal'>{_origin(answer)}<p class='qa-text'>{html.escape(answer.text)}</p>"
+    return (f"<div class='qa-answer qa-refusal'>{_read_as(answer)}{_origin(answer)}"
+            f"<p class='qa-text'>{html.escape(answer.text)}</p>"
             "<details class='qa-srcs' open><summary>No sentence answered with enough confidence. "
             f"The closest passages, to check for yourself ({len(items)})</summary>{''.join(items)}</details>"
             "<button type='button' class='qa-copy'>Copy answer and sources</button></div>")

@@ -92,7 +92,7 @@ def tools(settings: Settings) -> list[Callable]:
             until: Only articles published on or before this date, as YYYY-MM-DD.
 
         Returns:
-            An object with: text (the answer, with [n] markers); abstained (true when the articles do not answer: the answer is refused); citations (number, source, title, outlet, date, quote, start, end, where the text of article(source) from start to end is exactly quote); passages (what was retrieved); confidence; unsure (true when the answer is only the closest the articles come: more likely wrong than right by its confidence; say so when passing it on); query; short (null, or the figure, name, day or place asked for, as text, source, start and end in the same article, a best guess).
+            An object with: text (the answer, with [n] markers); abstained (true when the articles do not answer: the answer is refused); citations (number, source, title, outlet, date, quote, start, end, where the text of article(source) from start to end is exactly quote); passages (what was retrieved); confidence; unsure (true when the answer is only the closest the articles come: more likely wrong than right by its confidence; say so when passing it on); query; short (null, or the figure, name, day or place asked for, as text, source, start and end in the same article, a best guess); read_as (the question as it was read when a misspelt word of it was taken for a word of the articles, else empty).
         """
         try:
             return structured(answer_dict(qa_ask(question, history or None, since or None, until or None, **overrides(settings)), settings))
