@@ -133,12 +133,14 @@ class Engine:
 
     def _misspelt(self, question: str) -> list[str]:
         """Words of ``question`` the corpus never uses and the model does not know whole: maybe misspelt."""
-        vocabulary, encoder = self.retriever.vocabulary, self.retriever.embed_model()
         # "wasnt", "didnt": a stopword typed without its apostrophe, not a misspelling
         words = [w for w in content_words(question)
                  if len(w) >= MIN_LETTERS and w.isalpha() and w[:-1] not in _stopwords()]
-        return [w for w, stem in zip(words, stem_words(words))
-                if not vocabulary.knows(stem) and not encoder.whole_word(w)]
+        unknown = [w for w, stem in zip(words, stem_words(words)) if not self.retriever.vocabulary.knows(stem)]
+        if not unknown:  # most questions: no need to reach for the model (embed_model checks the store)
+            return []
+        encoder = self.retriever.embed_model()
+        return [w for w in unknown if not encoder.whole_word(w)]
 
     def _gather(self, question: str, history: list[dict]) -> Gathered:
         s = self.settings
