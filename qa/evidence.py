@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from qa.spelling import american
+from qa.spelling import american_spellings
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty "
@@ -69,7 +69,8 @@ def stem_words(words: Sequence[str]) -> list[str]:
     >>> stem_words(["defence", "defense", "ministers"])
     ['defens', 'defens', 'minist']
     """
-    return _stemmer().stemWords([american(w) for w in words])
+    spelling = american_spellings()  # the mapping itself: one lookup a word, no call
+    return _stemmer().stemWords([spelling.get(w, w) for w in words])
 
 
 @lru_cache(maxsize=1)

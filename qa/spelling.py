@@ -34,6 +34,11 @@ def _american() -> Mapping[str, str]:
     return AMERICAN_ENGLISH_SPELLINGS
 
 
+def american_spellings() -> Mapping[str, str]:
+    """British spelling -> American spelling, for callers that respell many words at once."""
+    return _british()
+
+
 def american(word: str) -> str:
     """The American spelling of a lowercased ``word``, or the word itself.
 
