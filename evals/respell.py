@@ -22,6 +22,7 @@ from pathlib import Path
 from evals.corpora import CORPORA
 from evals.metrics import answer_matches
 from evals.run import QA_SET, items_for, load_set, prepare
+from qa.spelling import other_spelling, replace_words
 
 FRESH_SET = Path(__file__).parent / "fresh.jsonl"
 
@@ -32,16 +33,7 @@ def respell(question: str) -> str:
     >>> respell("Who is Israel's Defence minister, and where is the center?")
     "Who is Israel's Defense minister, and where is the centre?"
     """
-    from breame.data.spelling_constants import AMERICAN_ENGLISH_SPELLINGS, BRITISH_ENGLISH_SPELLINGS
-
-    def swap(match: re.Match) -> str:
-        word = match.group()
-        other = BRITISH_ENGLISH_SPELLINGS.get(word.lower()) or AMERICAN_ENGLISH_SPELLINGS.get(word.lower())
-        if not other:
-            return word
-        return other.capitalize() if word[0].isupper() else other
-
-    return re.sub(r"\w+", swap, question)
+    return replace_words(question, other_spelling)
 
 
 def misspell(question: str) -> str:

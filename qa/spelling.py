@@ -48,6 +48,32 @@ def american(word: str) -> str:
     return _british().get(word, word)
 
 
+def other_spelling(word: str) -> str | None:
+    """The other spelling of a lowercased ``word`` English writes two ways, or None.
+
+    >>> other_spelling("defence"), other_spelling("center"), other_spelling("soldiers")
+    ('defense', 'centre', None)
+    """
+    return _british().get(word) or _american().get(word)
+
+
+def replace_words(text: str, replacement: Callable[[str], str | None]) -> str:
+    """``text`` with each word for which ``replacement`` (given the word lowercased) has another, that
+    other word, capitalised where the word was.
+
+    >>> replace_words("Defence and centre", other_spelling)
+    'Defense and center'
+    """
+    def one(match: re.Match) -> str:
+        word = match.group()
+        new = replacement(word.lower())
+        if new is None:
+            return word
+        return new.capitalize() if word[0].isupper() else new
+
+    return _WORD.sub(one, text)
+
+
 def other_spellings(text: str) -> list[str]:
     """The other spelling of each word of ``text`` that English writes two ways, once each: added to a
     keyword query, it finds the articles that spell the word the other way.
@@ -59,7 +85,7 @@ def other_spellings(text: str) -> list[str]:
     """
     out: dict[str, None] = {}
     for word in _WORD.findall(text.lower()):
-        other = _british().get(word) or _american().get(word)
+        other = other_spelling(word)
         if other and other not in out:
             out[other] = None
     return list(out)
@@ -116,14 +142,4 @@ def corrected(question: str, misspelt: Iterable[str], words: Iterable[str]) -> s
                                   score_cutoff=2 if len(word) >= LONG_WORD else 1)
         if best and best[0] != word:
             fixes[word] = best[0]
-    if not fixes:
-        return None
-
-    def fix(match: re.Match) -> str:
-        word = match.group()
-        new = fixes.get(word.lower())
-        if new is None:
-            return word
-        return new.capitalize() if word[0].isupper() else new
-
-    return _WORD.sub(fix, question)
+    return replace_words(question, fixes.get) if fixes else None
