@@ -20,8 +20,7 @@ import re
 from pathlib import Path
 
 from evals.corpora import CORPORA
-from evals.metrics import answer_matches
-from evals.run import QA_SET, items_for, load_set, prepare
+from evals.run import QA_SET, is_correct, items_for, load_set, prepare
 from qa.spelling import other_spelling, replace_words
 
 FRESH_SET = Path(__file__).parent / "fresh.jsonl"
@@ -58,12 +57,6 @@ def misspell(question: str) -> str:
     return question[: longest.start()] + word + question[longest.end():]
 
 
-def _right(answer, item: dict) -> bool:
-    if item["type"] == "unanswerable":
-        return answer.abstained
-    return not answer.abstained and answer_matches(answer.text, item["aliases"])
-
-
 def main(argv: list[str] | None = None) -> None:
     from qa.answer import Engine
     from qa.settings import Settings
@@ -85,15 +78,14 @@ def main(argv: list[str] | None = None) -> None:
                 written = written or engine.ask(item["question"], item.get("history"))
                 changed = engine.ask(other, item.get("history"))
                 rows[check].append({"corpus": corpus, "id": item["id"], "same_answer": written.text == changed.text,
-                                    "right_as_written": _right(written, item), "right_changed": _right(changed, item)})
-    report = {}
-    for check, done in rows.items():
-        report[check] = {"pairs": len(done), **{key: sum(r[key] for r in done)
-                                               for key in ("same_answer", "right_as_written", "right_changed")}}
-        for corpus in CORPORA:
-            mine = [r for r in done if r["corpus"] == corpus]
-            report[check][corpus] = {key: sum(r[key] for r in mine)
-                                     for key in ("same_answer", "right_as_written", "right_changed")} | {"pairs": len(mine)}
+                                    "right_as_written": is_correct(item, written.text, written.abstained),
+                                    "right_changed": is_correct(item, changed.text, changed.abstained)})
+    def counts(done: list[dict]) -> dict:
+        return {"pairs": len(done), **{key: sum(r[key] for r in done)
+                                      for key in ("same_answer", "right_as_written", "right_changed")}}
+
+    report = {check: counts(done) | {corpus: counts([r for r in done if r["corpus"] == corpus]) for corpus in CORPORA}
+              for check, done in rows.items()}
     print(json.dumps(report, indent=1))
 
 

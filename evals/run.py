@@ -116,11 +116,26 @@ def gold_spans(item: dict, engine: Engine) -> list[tuple[str, int, int]]:
     return spans
 
 
+def is_correct(item: dict, answer_text: str, abstained: bool) -> bool:
+    """Whether an answer is right for ``item``: one of its aliases in an answer given, or, for an
+    unanswerable item, a refusal.
+
+    >>> item = {"type": "who", "aliases": ["John Kirby"]}
+    >>> is_correct(item, "White House spokesman John Kirby said", False), is_correct(item, "", True)
+    (True, False)
+    >>> is_correct({"type": "unanswerable", "aliases": []}, "The articles do not answer.", True)
+    True
+    """
+    if item["type"] == "unanswerable":
+        return abstained
+    return not abstained and answer_matches(answer_text, item["aliases"])
+
+
 def _score(row: Row, item: dict, gold: list, answer_text: str, abstained: bool,
            ranked: list, cited: list) -> Row:
     row.answer, row.abstained = answer_text, abstained
+    row.correct = is_correct(item, answer_text, abstained)
     if row.answerable:
-        row.correct = not abstained and answer_matches(answer_text, item["aliases"])
         row.f1 = 0.0 if abstained else token_f1(answer_text, item["answer"])
         row.hit_rank = first_hit(ranked, gold)
         if not abstained:
@@ -128,8 +143,6 @@ def _score(row: Row, item: dict, gold: list, answer_text: str, abstained: bool,
             row.cited_spans_gold = sum(1 for c in cited if first_hit([c], gold))
             row.cited_gold = row.cited_spans_gold > 0
             row.all_sources_cited = set(item["sources"]) <= {c[0] for c in cited}
-    else:
-        row.correct = abstained
     return row
 
 
