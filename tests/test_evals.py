@@ -13,7 +13,7 @@ from conftest import ROOT, SEEDS
 
 # The figures `qa eval` reached on the test split when the selector was last fitted (docs/evals.md),
 # less a small margin: CI fails on a regression. They are floors against regressions, not the targets.
-FLOORS = ["--min-answer", "0.50", "--min-citation", "0.57", "--max-false-refusal", "0.12", "--min-all-sources", "0.44",
+FLOORS = ["--min-answer", "0.50", "--min-citation", "0.55", "--max-false-refusal", "0.12", "--min-all-sources", "0.44",
           "--min-refusal-recall", "0.30", "--min-hit5", "0.74"]
 
 
@@ -112,6 +112,10 @@ def test_fit_reads_only_the_tune_split_and_writes_a_usable_selector(eval_workdir
     assert selector["fitted"]["questions"] == sum(map(len, tune.values()))
     assert selector["fitted"]["corpora"] == ["seeds", "seeds+lee"]
     assert 0 < selector["threshold"] < 1
+    # chosen on five assignments of the items to folds, pooled; each alone would choose its own
+    assert selector["fitted"]["fold_assignments"] == 5
+    assert len(selector["fitted"]["out_of_fold"]["threshold_by_assignment"]) == 5
+    assert selector["fitted"]["out_of_fold"]["false_refusal"] <= 0.10
     # each corpus's items measured by a selector fitted without them, beside the pooled out-of-fold figures
     held = selector["fitted"]["leave_one_corpus_out"]
     assert set(held) == {"seeds", "lee"}
