@@ -26,7 +26,7 @@ from qa.language import foreign_language, refusal
 from qa.retrieve import Hit, Retriever, dated
 from qa.selector import UNSURE_BELOW, Ranked, choose_lines, confidence, load_selector, rank, without_repeats
 from qa.settings import Settings
-from qa.signals import (add_gaps, already_given, content_words, question_terms, signal_row,
+from qa.signals import (add_gaps, already_given, content_words, local_terms, question_terms, signal_row,
                         soft_matches, stems, weighted_share)
 from qa.spelling import MIN_LETTERS, corrected
 from qa.types import Answer, Citation, Passage, ShortAnswer
@@ -241,6 +241,7 @@ class Engine:
         kind = answer_type(question)
         known = [vocabulary.knows(t.stem) for t in terms]
         focus_stems = stems(" ".join(focus(question)))
+        local = local_terms(terms, [stems(h.chunk.text) for h in hits])
         top = hits[0].score or 1.0
         floor = min((h.dense for h in hits if h.dense is not None), default=0.0)
         rows, places = [], []
@@ -253,7 +254,7 @@ class Engine:
                 lexical=weighted_share([float(t.stem in text_stems) for t in terms], terms), kind=kind,
                 sentence=text, question=question, focus_stems=focus_stems, retrieval=hit.score / top,
                 both_sides=hit.dense_rank is not None and hit.keyword_rank is not None, passage_rank=position,
-                known=known, sentence_rank=nearest.get((hit.chunk.source, span.start))))
+                known=known, sentence_rank=nearest.get((hit.chunk.source, span.start)), local=local))
             places.append((hit, span))
         candidates = [Ranked(i, hit.chunk.source, text, tuple(row), lead=hit.chunk.id in leads)
                       for i, ((_, hit, _, text, _, _), row) in enumerate(zip(sentences, add_gaps(rows)))]

@@ -23,7 +23,8 @@ from qa.signals import FEATURES, logistic, sigmoid_margin
 
 SELECTOR_FILE = Path(__file__).with_name("selector.json")
 ANSWER_FEATURES = ("p_best", "margin", "dense", "soft", "own_soft", "soft_min", "weakest", "unmatched", "lexical",
-                   "typed", "type_missing", "focused", "absent", "absent_unmatched", "passage_dense", "agreeing",
+                   "typed", "type_missing", "focused", "absent", "absent_unmatched", "passage_dense", "local_soft",
+                   "local_unmatched", "agreeing",
                    "top_typed", "top_focused", "top_unmatched")
 # A version of another article must be as near the question in meaning as the best sentence, its in-context
 # cosine at most this far below: chosen on tune among the gaps of four signals (dense, soft, own_soft,
@@ -101,7 +102,7 @@ def answer_signals(ranked: Sequence[Ranked], agree_ratio: float) -> list[float] 
     >>> a = Ranked(0, "x", "Gallant met Blinken.", tuple([0.5] * len(FEATURES)), 0.9)
     >>> b = Ranked(1, "y", "Gallant met Blinken on Tuesday.", tuple([0.4] * len(FEATURES)), 0.6)
     >>> [round(v, 3) for v in answer_signals([a, b], 0.5)]
-    [0.9, 0.857, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.333, 0.5, 0.5, 0.4]
+    [0.9, 0.857, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.333, 0.5, 0.5, 0.4]
     """
     leads = [c for c in ranked if c.lead]
     if not leads:

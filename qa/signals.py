@@ -26,7 +26,7 @@ CONTEXT_WEIGHT = 0.5  # a term that only the conversation supplies counts half
 # The signals, in the order the fitted selector expects them (qa/selector.json names them too).
 FEATURES = ("dense", "passage_dense", "lexical", "soft", "own_soft", "soft_min", "weakest", "unmatched",
             "context_soft", "typed", "type_missing", "focused", "retrieval", "both_sides", "passage_rank", "absent",
-            "absent_unmatched", "short", "sentence_rank", "pairs",
+            "absent_unmatched", "short", "sentence_rank", "pairs", "local_soft", "local_unmatched",
             "dense_gap", "lexical_gap", "soft_gap", "own_soft_gap", "context_gap")
 # Signals also given as the gap to the question's best candidate: "best of these" is what ranks
 GAPS = {"dense_gap": "dense", "lexical_gap": "lexical", "soft_gap": "soft", "own_soft_gap": "own_soft",
@@ -149,6 +149,25 @@ def soft_matches(terms: Sequence[Term], term_vectors: np.ndarray, text_stems: fr
     return np.where(exact, 1.0, np.where(numeric, 0.0, best))
 
 
+def local_terms(terms: Sequence[Term], passages: Sequence[frozenset[str]]) -> list[Term]:
+    """The terms weighted by how few of the retrieved ``passages`` (their stems) hold them, not by the
+    corpus: a word every retrieved passage holds is the topic ("blinken" where all of them are about
+    him), a word none holds is the detail asked for. The weights do not move as the corpus grows.
+    Conversation terms keep their lower share.
+
+    >>> t = [Term("blinken", "blinken", 5.0), Term("reply", "repli", 2.0)]
+    >>> [round(x.weight, 2) for x in local_terms(t, [frozenset({"blinken"})] * 3)]
+    [0.13, 2.08]
+    """
+    n = len(passages)
+    out = []
+    for t in terms:
+        held = sum(t.stem in p for p in passages)
+        share = 1.0 if t.own else CONTEXT_WEIGHT
+        out.append(Term(t.word, t.stem, share * math.log((n + 1) / (held + 0.5)), t.own))
+    return out
+
+
 def weighted_share(values: Sequence[float], terms: Sequence[Term]) -> float:
     """The terms' weighted mean of ``values`` (their match or presence), in [0, 1].
 
@@ -174,7 +193,7 @@ def weakest(values: Sequence[float], terms: Sequence[Term], heaviest: int = 3) -
 def signal_row(terms: Sequence[Term], own: np.ndarray, around: np.ndarray, *, dense: float, passage_dense: float,
                lexical: float, kind: str | None, sentence: str, question: str, focus_stems: frozenset[str],
                retrieval: float, both_sides: bool, passage_rank: int, known: Sequence[bool],
-               sentence_rank: int | None = None) -> list[float]:
+               sentence_rank: int | None = None, local: Sequence[Term] | None = None) -> list[float]:
     """One candidate's signals in ``FEATURES`` order, the gaps left at 0 (``add_gaps`` fills them).
 
     ``own`` and ``around`` are the terms' matches (``soft_matches``) in the sentence and in the sentence
@@ -208,6 +227,9 @@ def signal_row(terms: Sequence[Term], own: np.ndarray, around: np.ndarray, *, de
         "sentence_rank": 0.0 if sentence_rank is None else 1.0 / (1 + sentence_rank),
         "pairs": pair_share(question, sentence),
     }
+    if local:
+        row["local_soft"] = weighted_share(own, local)
+        row["local_unmatched"] = weighted_share([float(a < UNMATCHED_BELOW) for a in around], local)
     return [round(float(row.get(f, 0.0)), 6) for f in FEATURES]
 
 

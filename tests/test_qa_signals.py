@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from qa.evidence import answer_type
-from qa.signals import (FEATURES, GAPS, Term, add_gaps, already_given, content_words, logistic, pair_share,
-                        question_terms, sigmoid_margin, signal_row, soft_matches, stems, weakest, weighted_share)
+from qa.signals import (FEATURES, GAPS, Term, add_gaps, already_given, content_words, local_terms, logistic,
+                        pair_share, question_terms, sigmoid_margin, signal_row, soft_matches, stems, weakest, weighted_share)
 from qa.words import WordVectors
 
 
@@ -83,6 +83,26 @@ def test_signal_row_has_every_feature_and_gaps_are_relative_to_the_best():
     gapped = [dict(zip(FEATURES, r)) for r in add_gaps([a, b])]
     assert gapped[0]["dense_gap"] == 0.0 and round(gapped[1]["dense_gap"], 6) == -0.3
     assert set(GAPS) <= set(FEATURES)
+
+
+def test_local_weights_put_the_asked_detail_above_the_topic_whatever_the_corpus():
+    """A near miss: every retrieved passage is about Blinken, none says what Netanyahu replied. Weighted
+    by the corpus, "blinken" is rare among unrelated pages and outweighs "replied"; weighted by the
+    retrieved passages, the missing detail does, and the corpus's size does not enter."""
+    passages = [stems("Blinken met Netanyahu in Tel Aviv."), stems("Blinken urged a pause."), stems("Blinken flew on.")]
+    for idf in (lambda s: 5.0 if s == "blinken" else 1.0, lambda s: 1.0):  # many distractors; the articles alone
+        terms = question_terms("What did Netanyahu reply to Blinken?", "", idf)
+        local = {t.word: t.weight for t in local_terms(terms, passages)}
+        assert local["reply"] > local["netanyahu"] > local["blinken"] > 0
+    terms = question_terms("What did Netanyahu reply to Blinken?", "", lambda s: 5.0 if s == "blinken" else 1.0)
+    row = dict(zip(FEATURES, signal_row(
+        terms, np.array([1.0, 0.2, 1.0]), np.array([1.0, 0.2, 1.0]), dense=0.6, passage_dense=0.6, lexical=0.9,
+        kind=None, sentence="Blinken met Netanyahu.", question="What did Netanyahu reply to Blinken?",
+        focus_stems=frozenset(), retrieval=1.0, both_sides=True, passage_rank=0, known=[True, True, True],
+        local=local_terms(terms, passages))))
+    assert row["soft"] > 0.8 > 0.5 > row["local_soft"]  # said in the corpus's weights, not in the passages'
+    assert row["local_unmatched"] > 0.5 > row["unmatched"]
+    assert local_terms([Term("a", "a", 1.0, own=False)], [])[0].weight == 0.5 * np.log(1 / 0.5)
 
 
 def test_logistic_and_margin():
