@@ -43,7 +43,7 @@ from qa.signals import FEATURES, already_given
 FOLDS = 5
 # The threshold and line ratios are chosen on the out-of-fold figures of this many assignments of the tune
 # items to folds, pooled. On one assignment the threshold stepped 0.16 -> 0.14 -> 0.16 over three refits
-# and four other assignments chose 0.12-0.14: it sat on one or two items (docs/evals.md). Set before any
+# and other assignments chose 0.08-0.14: it sat on one or two items (docs/evals.md). Set before any
 # held-out figure was read; the first assignment is the one used before.
 ASSIGNMENTS = 5
 # The ranker's regularisation: out of fold on the tune split, C=0.1 put the answer first for 0.631 of

@@ -199,7 +199,8 @@ def signal_row(terms: Sequence[Term], own: np.ndarray, around: np.ndarray, *, de
     ``own`` and ``around`` are the terms' matches (``soft_matches``) in the sentence and in the sentence
     with its neighbours; ``known`` says of each term whether the corpus uses it at all;
     ``sentence_rank`` is the sentence's rank (0: first) among the corpus's sentences nearest the
-    question by their own vectors, None when it is not among them.
+    question by their own vectors, None when it is not among them; ``local`` holds the terms weighted by
+    the retrieved passages (``local_terms``), without which ``local_soft`` and ``local_unmatched`` are 0.
 
     >>> t = [Term("toll", "toll", 2.0), Term("gaza", "gaza", 1.0)]
     >>> row = signal_row(t, np.array([1.0, 0.4]), np.array([1.0, 0.2]), dense=0.5, passage_dense=0.6, lexical=0.67,
