@@ -118,8 +118,10 @@ def _fold(question: Question, assignment: int = 0) -> int:
     on three corpora stays in one fold).
 
     >>> q = Question("seeds", {"id": "a-1"}, [], [], [], 3)
-    >>> [_fold(q, a) for a in range(3)] == [_fold(q, a) for a in range(3)] and 0 <= _fold(q, 1) < FOLDS
+    >>> _fold(q) == int(b"a-1".hex(), 16) % FOLDS  # the first assignment: the rule used before
     True
+    >>> [_fold(q, a) for a in range(ASSIGNMENTS)]
+    [1, 1, 3, 1, 3]
     """
     key = question.item["id"].encode()
     if assignment:
