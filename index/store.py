@@ -540,12 +540,21 @@ def open_store(folder: Path | str, chroma_url: str | None = None, namespace: str
     return LocalStore(folder)
 
 
-def search_deeply(collection) -> None:
+SETTING_ATTEMPTS = 5  # Chroma's SQLite answers "database is locked" at once, without waiting: try again
+
+
+def search_deeply(collection, attempts: int = SETTING_ATTEMPTS) -> None:
     """Let ``collection``'s HNSW search explore ``SEARCH_EF`` candidates (a setting Chroma keeps with the
     collection, so stores made before it get it the first time they are opened). Where the setting
-    cannot be written (a read-only store), searches keep the old depth: slightly less exact, not wrong."""
-    try:
-        if (collection.configuration_json.get("hnsw") or {}).get("ef_search") != SEARCH_EF:
-            collection.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
-    except Exception:  # chromadb raises many unrelated types for a read-only or older store
-        pass
+    cannot be written (a read-only store), searches keep the old depth: slightly less exact, not wrong.
+    A database locked for a moment (seen on a loaded machine, with Chroma's own background writes) is
+    tried again, 0.05 s, 0.1 s, ... apart."""
+    for attempt in range(attempts):
+        try:
+            if (collection.configuration_json.get("hnsw") or {}).get("ef_search") != SEARCH_EF:
+                collection.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
+            return
+        except Exception as err:  # chromadb raises many unrelated types for a read-only or older store
+            if "database is locked" not in str(err) or attempt == attempts - 1:
+                return
+            time.sleep(0.05 * 2 ** attempt)

@@ -10,7 +10,7 @@ import pytest
 
 from index import build
 from index.errors import ConfigError, CorpusError
-from index.store import COLLECTION, SEARCH_EF, SENTENCES, open_store
+from index.store import COLLECTION, SEARCH_EF, SENTENCES, open_store, search_deeply
 
 
 def ids_in_chroma(store_folder, **where):
@@ -65,6 +65,33 @@ def test_vector_search_explores_enough_candidates_in_new_and_old_stores(corpus, 
     reopened = open_store(tmp_path / "s", **backend)
     assert [reopened.collection(kind).configuration_json["hnsw"]["ef_search"] for kind in (COLLECTION, SENTENCES)] \
         == [SEARCH_EF, SEARCH_EF]
+
+
+class Collection:
+    """A collection whose setting cannot be written the first ``failures`` times: the lock Chroma's SQLite
+    reports at once on a loaded machine cannot be made to happen on demand."""
+
+    def __init__(self, failures: int, error: str = "Database error: (code: 5) database is locked"):
+        self.configuration_json, self.failures, self.error, self.calls = {"hnsw": {"ef_search": 100}}, failures, error, 0
+
+    def modify(self, configuration):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise RuntimeError(self.error)
+        self.configuration_json = configuration
+
+
+def test_a_database_locked_for_a_moment_does_not_leave_the_search_shallow(monkeypatch):
+    monkeypatch.setattr("index.store.time.sleep", lambda s: None)
+    locked = Collection(failures=2)
+    search_deeply(locked)
+    assert locked.configuration_json["hnsw"]["ef_search"] == SEARCH_EF and locked.calls == 3
+    read_only = Collection(failures=9, error="attempt to write a readonly database")
+    search_deeply(read_only)  # not tried again: the old depth stays, no error
+    assert read_only.calls == 1 and read_only.configuration_json["hnsw"]["ef_search"] == 100
+    always = Collection(failures=99)
+    search_deeply(always, attempts=3)
+    assert always.calls == 3
 
 
 def test_second_run_embeds_nothing(corpus, tmp_path, backend):
