@@ -26,8 +26,8 @@ from qa.language import foreign_language, refusal
 from qa.retrieve import Hit, Retriever, dated
 from qa.selector import UNSURE_BELOW, Ranked, choose_lines, confidence, load_selector, rank, without_repeats
 from qa.settings import Settings
-from qa.signals import (add_gaps, already_given, content_words, local_terms, question_terms, signal_row,
-                        soft_matches, stems, weighted_share)
+from qa.signals import (add_gaps, already_given, best_matches, best_per_text, content_words, local_terms,
+                        question_terms, signal_table, stems, weighted_share)
 from qa.spelling import MIN_LETTERS, corrected
 from qa.types import Answer, Citation, Passage, ShortAnswer
 from qa.words import WordVectors
@@ -228,37 +228,35 @@ class Engine:
                 if (chunk.source, span.start) not in seen:
                     seen.add((chunk.source, span.start))
                     sentences.append((position, hit, span, texts[j], similarities[j], " ".join(texts[max(0, j - 1): j + 2])))
+        if not sentences:
+            return [], []
         words = {t.word for t in terms} | {w for *_, near in sentences for w in content_words(near)}
         vectors = self.words.vectors(sorted(w for w in words if not w[0].isdigit()))
         dim = len(query)
         row_of = {w: i for i, w in enumerate(vectors)}
         stacked = np.array(list(vectors.values()), dtype=np.float32).reshape(len(vectors), dim)
-
-        def matrix(ws):  # the rows of the words that have a vector, in order (one gather, no copies per row)
-            return stacked[[row_of[w] for w in ws if w in row_of]]
-
         term_vectors = np.array([vectors.get(t.word, np.zeros(dim, dtype=np.float32)) for t in terms])
+        cosines = term_vectors @ stacked.T  # every term with every word of the candidates, in one product
         kind = answer_type(question)
-        known = [vocabulary.knows(t.stem) for t in terms]
-        focus_stems = stems(" ".join(focus(question)))
-        local = local_terms(terms, [stems(h.chunk.text) for h in hits])
         top = hits[0].score or 1.0
         floor = min((h.dense for h in hits if h.dense is not None), default=0.0)
-        rows, places = [], []
-        for position, hit, span, text, similarity, near in sentences:
-            text_stems = stems(text)
-            own = soft_matches(terms, term_vectors, text_stems, matrix(content_words(text)))
-            around = soft_matches(terms, term_vectors, stems(near), matrix(content_words(near)))
-            rows.append(signal_row(
-                terms, own, around, dense=similarity, passage_dense=floor if hit.dense is None else hit.dense,
-                lexical=weighted_share([float(t.stem in text_stems) for t in terms], terms), kind=kind,
-                sentence=text, question=question, focus_stems=focus_stems, retrieval=hit.score / top,
-                both_sides=hit.dense_rank is not None and hit.keyword_rank is not None, passage_rank=position,
-                known=known, sentence_rank=nearest.get((hit.chunk.source, span.start)), local=local))
-            places.append((hit, span))
+        ranks, found, spans, texts, in_context, nears = (list(column) for column in zip(*sentences))
+        both = texts + nears  # each sentence alone, then with its neighbours
+        columns = [[row_of[w] for w in content_words(text) if w in row_of] for text in both]
+        matches = best_matches(terms, [stems(text) for text in both], best_per_text(cosines, columns))
+        own, around = matches[:len(texts)], matches[len(texts):]
+        rows = signal_table(
+            terms, own, around, dense=in_context, passage_dense=[floor if h.dense is None else h.dense for h in found],
+            lexical=[weighted_share([float(t.stem in stems(text)) for t in terms], terms) for text in texts],
+            kind=kind, sentences=texts, question=question, focus_stems=stems(" ".join(focus(question))),
+            retrieval=[h.score / top for h in found], passage_rank=ranks,
+            both_sides=[h.dense_rank is not None and h.keyword_rank is not None for h in found],
+            known=[vocabulary.knows(t.stem) for t in terms],
+            local=local_terms(terms, [stems(h.chunk.text) for h in hits]),
+            sentence_rank=[nearest.get((h.chunk.source, span.start)) for h, span in zip(found, spans)])
         candidates = [Ranked(i, hit.chunk.source, text, tuple(row), lead=hit.chunk.id in leads)
-                      for i, ((_, hit, _, text, _, _), row) in enumerate(zip(sentences, add_gaps(rows)))]
-        return candidates, places
+                      for i, (hit, text, row) in enumerate(zip(found, texts, add_gaps(rows)))]
+        return candidates, list(zip(found, spans))
 
 
 def _short(kind: str | None, cited: Citation, question: str) -> ShortAnswer | None:

@@ -134,19 +134,44 @@ def soft_matches(terms: Sequence[Term], term_vectors: np.ndarray, text_stems: fr
                  word_vectors: np.ndarray) -> np.ndarray:
     """Per term, how closely a text has it: 1.0 when the text has the term's stem, else the best cosine
     between the term's vector and a vector of one of the text's words (0 when the text has no words).
-    A number matches only itself: "24" is not nearly "23".
+    A number matches only itself: "24" is not nearly "23". (``best_matches`` does many texts at once.)
 
     >>> t = [Term("fighters", "fighter", 1.0), Term("killed", "kill", 1.0)]
     >>> soft_matches(t, np.array([[1.0, 0.0], [0.0, 1.0]]), frozenset({"kill"}), np.array([[0.6, 0.8]])).tolist()
     [0.6, 1.0]
     """
-    exact = np.array([t.stem in text_stems for t in terms], dtype=bool)
+    cosines = term_vectors @ word_vectors.T if len(word_vectors) and len(terms) else np.zeros((len(terms), 0))
+    return best_matches(terms, [text_stems], best_per_text(cosines, [range(cosines.shape[1])]))[0]
+
+
+def best_per_text(cosines: np.ndarray, columns: Sequence[Sequence[int]]) -> np.ndarray:
+    """Per term and text, the best of the term's cosines with the words (``cosines``: terms by words)
+    over the text's words (``columns``: each text's word columns); -inf for a text without words. One
+    gather for every text of a question instead of a product per text.
+
+    >>> best_per_text(np.array([[0.1, 0.5, 0.3], [0.2, 0.0, 0.9]]), [[0, 2], [], [1]]).tolist()
+    [[0.3, -inf, 0.5], [0.9, -inf, 0.0]]
+    """
+    width = max((len(c) for c in columns), default=0)
+    padded = np.full((len(columns), max(width, 1)), cosines.shape[1])  # the -inf column pads short texts
+    for i, c in enumerate(columns):
+        padded[i, :len(c)] = list(c)
+    floor = np.full((cosines.shape[0], 1), -np.inf, dtype=cosines.dtype)
+    return np.concatenate([cosines, floor], axis=1)[:, padded].max(axis=2)
+
+
+def best_matches(terms: Sequence[Term], text_stems: Sequence[frozenset[str]], best: np.ndarray) -> np.ndarray:
+    """``soft_matches`` of many texts, a row per text, from each term's best cosine with a word of each
+    text (``best_per_text``: terms by texts).
+
+    >>> t = [Term("fighters", "fighter", 1.0), Term("killed", "kill", 1.0), Term("24", "24", 1.0)]
+    >>> best_matches(t, [frozenset({"kill"}), frozenset()], np.array([[0.6, 1.2], [0.1, -np.inf], [0.9, 0.9]])).tolist()
+    [[0.6, 1.0, 0.0], [1.0, 0.0, 0.0]]
+    """
+    exact = np.array([[t.stem in stems_ for t in terms] for stems_ in text_stems], dtype=bool)
     numeric = np.array([t.word[0].isdigit() for t in terms], dtype=bool)
-    if len(word_vectors) and len(terms):
-        best = np.clip((term_vectors @ word_vectors.T).max(axis=1), 0.0, 1.0)
-    else:
-        best = np.zeros(len(terms))
-    return np.where(exact, 1.0, np.where(numeric, 0.0, best))
+    return np.where(exact.reshape(len(text_stems), len(terms)), 1.0,
+                    np.where(numeric, 0.0, np.clip(best.T, 0.0, 1.0)))
 
 
 def local_terms(terms: Sequence[Term], passages: Sequence[frozenset[str]]) -> list[Term]:
@@ -178,23 +203,26 @@ def weighted_share(values: Sequence[float], terms: Sequence[Term]) -> float:
     return float(sum(v * t.weight for v, t in zip(values, terms)) / total) if total else 0.0
 
 
-def weakest(values: Sequence[float], terms: Sequence[Term], heaviest: int = 3) -> float:
-    """The lowest match among the ``heaviest`` terms: one key word the text lacks sinks it (a near miss).
+def weakest(values: np.ndarray, terms: Sequence[Term], heaviest: int = 3) -> np.ndarray:
+    """Per row of ``values`` (texts by terms), the lowest match among the ``heaviest`` terms: one key word
+    the text lacks sinks it (a near miss). Ties in weight go to the earlier term.
 
-    >>> weakest([0.9, 0.2, 1.0, 0.1], [Term(w, w, x) for w, x in zip("abcd", (3.0, 2.0, 1.5, 0.5))])
-    0.2
+    >>> terms = [Term(w, w, x) for w, x in zip("abcd", (3.0, 2.0, 1.5, 0.5))]
+    >>> weakest(np.array([[0.9, 0.2, 1.0, 0.1], [1.0, 1.0, 0.5, 0.0]]), terms).tolist()
+    [0.2, 0.5]
     """
     if not terms:
-        return 0.0
-    order = sorted(range(len(terms)), key=lambda i: -terms[i].weight)[:heaviest]
-    return float(min(values[i] for i in order))
+        return np.zeros(len(values))
+    order = np.argsort([-t.weight for t in terms], kind="stable")[:heaviest]
+    return np.asarray(values, dtype=np.float64)[:, order].min(axis=1)
 
 
 def signal_row(terms: Sequence[Term], own: np.ndarray, around: np.ndarray, *, dense: float, passage_dense: float,
                lexical: float, kind: str | None, sentence: str, question: str, focus_stems: frozenset[str],
                retrieval: float, both_sides: bool, passage_rank: int, known: Sequence[bool],
                sentence_rank: int | None = None, local: Sequence[Term] | None = None) -> list[float]:
-    """One candidate's signals in ``FEATURES`` order, the gaps left at 0 (``add_gaps`` fills them).
+    """One candidate's signals in ``FEATURES`` order, the gaps left at 0 (``add_gaps`` fills them):
+    ``signal_table`` for a single sentence.
 
     ``own`` and ``around`` are the terms' matches (``soft_matches``) in the sentence and in the sentence
     with its neighbours; ``known`` says of each term whether the corpus uses it at all;
@@ -209,29 +237,75 @@ def signal_row(terms: Sequence[Term], own: np.ndarray, around: np.ndarray, *, de
     >>> {f: v for f, v in zip(FEATURES, row) if f in ("soft", "unmatched", "typed", "focused", "absent", "absent_unmatched")}
     {'soft': 0.8, 'unmatched': 0.333333, 'typed': 1.0, 'focused': 0.0, 'absent': 0.333333, 'absent_unmatched': 0.333333}
     """
-    typed = holds_type(kind, sentence, question)
+    return signal_table(terms, np.asarray(own)[None, :], np.asarray(around)[None, :], dense=[dense],
+                        passage_dense=[passage_dense], lexical=[lexical], kind=kind, sentences=[sentence],
+                        question=question, focus_stems=focus_stems, retrieval=[retrieval], both_sides=[both_sides],
+                        passage_rank=[passage_rank], known=known, sentence_rank=[sentence_rank], local=local)[0].tolist()
+
+
+def signal_table(terms: Sequence[Term], own: np.ndarray, around: np.ndarray, *, dense: Sequence[float],
+                 passage_dense: Sequence[float], lexical: Sequence[float], kind: str | None, sentences: Sequence[str],
+                 question: str, focus_stems: frozenset[str], retrieval: Sequence[float], both_sides: Sequence[bool],
+                 passage_rank: Sequence[int], known: Sequence[bool], sentence_rank: Sequence[int | None],
+                 local: Sequence[Term] | None = None) -> np.ndarray:
+    """Every candidate's signals at once, a row per sentence in ``FEATURES`` order, gaps left at 0: the
+    shares of the question's weight are one matrix product over all candidates instead of a loop over
+    them (a question has about 60 candidate sentences). ``own`` and ``around`` hold a row of term matches
+    per sentence; the other per-sentence arguments are as ``signal_row``'s, one value per sentence.
+
+    >>> t = [Term("toll", "toll", 2.0), Term("gaza", "gaza", 1.0)]
+    >>> own, around = np.array([[1.0, 0.4], [0.0, 1.0]]), np.array([[1.0, 0.2], [0.0, 1.0]])
+    >>> table = signal_table(t, own, around, dense=[0.5, 0.4], passage_dense=[0.6, 0.6], lexical=[0.67, 0.33],
+    ...                      kind=None, sentences=["Toll up.", "In Gaza."], question="Gaza toll?",
+    ...                      focus_stems=frozenset(), retrieval=[1.0, 1.0], both_sides=[True, False],
+    ...                      passage_rank=[0, 1], known=[True, True], sentence_rank=[None, 0])
+    >>> shown = ("soft", "unmatched", "passage_rank", "sentence_rank")
+    >>> [[float(v) for f, v in zip(FEATURES, row) if f in shown] for row in table]
+    [[0.8, 0.333333, 1.0, 0.0], [0.333333, 0.666667, 0.5, 1.0]]
+    """
+    n = len(sentences)
+    own = np.asarray(own, dtype=np.float64).reshape(n, len(terms))
+    around = np.asarray(around, dtype=np.float64).reshape(n, len(terms))
+    weights = np.array([t.weight for t in terms], dtype=np.float64)
     mine = [i for i, t in enumerate(terms) if t.own] or list(range(len(terms)))
-    own_terms = [terms[i] for i in mine]
-    own_matches = [float(own[i]) for i in mine]
-    row = {
+    unsaid = around < UNMATCHED_BELOW
+    typed = np.array([holds_type(kind, s, question) for s in sentences], dtype=bool)
+    absent = np.array([not k for k in known], dtype=bool)
+    columns = {
         "dense": dense, "passage_dense": passage_dense, "lexical": lexical,
-        "soft": weighted_share(own, terms), "own_soft": weighted_share(own_matches, own_terms),
-        "soft_min": weakest(own, terms), "weakest": min(own_matches, default=0.0),
-        "unmatched": weighted_share([float(around[i] < UNMATCHED_BELOW) for i in mine], own_terms),
-        "context_soft": weighted_share(around, terms), "typed": float(typed),
-        "type_missing": float(kind is not None and not typed),
-        "focused": float(typed and typed_near(kind, sentence, question, focus_stems)), "retrieval": retrieval,
-        "both_sides": float(both_sides), "passage_rank": 1.0 / (1 + passage_rank),
-        "absent": weighted_share([0.0 if k else 1.0 for k in known], terms),
-        "absent_unmatched": weighted_share([float(not k and a < UNMATCHED_BELOW) for k, a in zip(known, around)], terms),
-        "short": float(len(_SPACE.split(sentence.strip())) < 6),
-        "sentence_rank": 0.0 if sentence_rank is None else 1.0 / (1 + sentence_rank),
-        "pairs": pair_share(question, sentence),
+        "soft": _shares(own, weights), "own_soft": _shares(own[:, mine], weights[mine]),
+        "soft_min": weakest(own, terms),
+        "weakest": own[:, mine].min(axis=1) if mine else 0.0,
+        "unmatched": _shares(unsaid[:, mine], weights[mine]), "context_soft": _shares(around, weights),
+        "typed": typed, "type_missing": (kind is not None) & ~typed,
+        "focused": [bool(t) and typed_near(kind, s, question, focus_stems) for t, s in zip(typed, sentences)],
+        "retrieval": retrieval, "both_sides": both_sides,
+        "passage_rank": 1.0 / (1.0 + np.asarray(passage_rank, dtype=np.float64)),
+        "absent": _shares(absent[None, :], weights)[0], "absent_unmatched": _shares(absent & unsaid, weights),
+        "short": [len(_SPACE.split(s.strip())) < 6 for s in sentences],
+        "sentence_rank": [0.0 if r is None else 1.0 / (1 + r) for r in sentence_rank],
+        "pairs": [pair_share(question, s) for s in sentences],
     }
     if local:
-        row["local_soft"] = weighted_share(own, local)
-        row["local_unmatched"] = weighted_share([float(a < UNMATCHED_BELOW) for a in around], local)
-    return [round(float(row.get(f, 0.0)), 6) for f in FEATURES]
+        local_weights = np.array([t.weight for t in local], dtype=np.float64)
+        columns["local_soft"] = _shares(own, local_weights)
+        columns["local_unmatched"] = _shares(unsaid, local_weights)
+    table = np.zeros((n, len(FEATURES)))
+    for name, values in columns.items():
+        table[:, FEATURES.index(name)] = np.asarray(values, dtype=np.float64)
+    return table.round(6)
+
+
+def _shares(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``weighted_share`` of each row of ``values`` (sentences by terms) at once.
+
+    >>> _shares(np.array([[1.0, 0.0], [1.0, 1.0]]), np.array([3.0, 1.0])).tolist()
+    [0.75, 1.0]
+    """
+    total = weights.sum()
+    if not total:
+        return np.zeros(len(values))
+    return np.asarray(values, dtype=np.float64) @ weights / total
 
 
 def add_gaps(rows: list[list[float]]) -> list[list[float]]:
@@ -241,8 +315,8 @@ def add_gaps(rows: list[list[float]]) -> list[list[float]]:
     >>> [[r[i], r[j]] for r in add_gaps([[0.0] * len(FEATURES), [0.0] * len(FEATURES)])]
     [[0.0, 0.0], [0.0, 0.0]]
     """
-    if not rows:
-        return rows
+    if not len(rows):
+        return list(rows)
     table = np.array(rows, dtype=np.float64)
     for gap, base in GAPS.items():
         column = table[:, FEATURES.index(base)]
@@ -278,6 +352,8 @@ def already_given(sentences: Sequence[str], history: Sequence[dict]) -> list[boo
     [True, False]
     """
     said = [normalise_quote(m["content"]) for m in history if m["role"] == "assistant"]
+    if not said:  # a first question: nothing to compare (normalising 60 sentences costs about 1 ms)
+        return [False] * len(sentences)
     needles = [normalise_quote(s) for s in sentences]
     return [bool(n) and any(n in turn for turn in said) for n in needles]
 

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from qa.evidence import answer_type
-from qa.signals import (FEATURES, GAPS, Term, add_gaps, already_given, content_words, local_terms, logistic,
-                        pair_share, question_terms, sigmoid_margin, signal_row, soft_matches, stems, weakest, weighted_share)
+from qa.signals import (FEATURES, GAPS, Term, add_gaps, already_given, best_matches, best_per_text, content_words,
+                        local_terms, logistic, pair_share, question_terms, sigmoid_margin, signal_row, signal_table,
+                        soft_matches, stems, weakest, weighted_share)
 from qa.words import WordVectors
 
 
@@ -66,7 +67,8 @@ def test_weighted_share_and_weakest():
     terms = [Term("a", "a", 3.0), Term("b", "b", 1.0)]
     assert weighted_share([1.0, 0.0], terms) == 0.75
     assert weighted_share([], []) == 0.0
-    assert weakest([1.0, 0.2], terms, heaviest=1) == 1.0 and weakest([1.0, 0.2], terms) == 0.2
+    assert weakest(np.array([[1.0, 0.2]]), terms, heaviest=1).tolist() == [1.0]
+    assert weakest(np.array([[1.0, 0.2]]), terms).tolist() == [0.2] and weakest(np.zeros((2, 0)), []).tolist() == [0.0, 0.0]
 
 
 def test_signal_row_has_every_feature_and_gaps_are_relative_to_the_best():
@@ -83,6 +85,34 @@ def test_signal_row_has_every_feature_and_gaps_are_relative_to_the_best():
     gapped = [dict(zip(FEATURES, r)) for r in add_gaps([a, b])]
     assert gapped[0]["dense_gap"] == 0.0 and round(gapped[1]["dense_gap"], 6) == -0.3
     assert set(GAPS) <= set(FEATURES)
+
+
+def test_the_table_of_every_candidate_gives_each_candidate_its_own_row():
+    """``ask()`` scores a question's ~60 candidates in one table: each row must be what the sentence gets
+    alone, whatever the others (random matches, terms from the conversation, unknown words, local weights)."""
+    rng = np.random.default_rng(7)
+    terms = [Term("toll", "toll", 2.5), Term("gaza", "gaza", 1.0), Term("kirby", "kirbi", 0.7, own=False),
+             Term("24", "24", 3.0)]
+    local = local_terms(terms, [frozenset({"toll", "gaza"}), frozenset({"gaza"})])
+    sentences = ["The toll passed 23,000 in Gaza.", "Kirby spoke on Monday.", "Quiet.", "About 24 trucks went in."]
+    n = len(sentences)
+    per_sentence = dict(dense=rng.random(n).tolist(), passage_dense=rng.random(n).tolist(),
+                        lexical=rng.random(n).tolist(), retrieval=rng.random(n).tolist(),
+                        both_sides=[True, False, True, False], passage_rank=[0, 3, 1, 2], sentence_rank=[None, 0, 4, None])
+    common = dict(kind="number", question="How many died in Gaza, Kirby said?", focus_stems=frozenset({"die"}),
+                  known=[True, True, False, True], local=local)
+    own, around = rng.random((n, len(terms))), rng.random((n, len(terms)))
+    table = signal_table(terms, own, around, sentences=sentences, **per_sentence, **common)
+    for i in range(n):
+        alone = signal_row(terms, own[i], around[i], sentence=sentences[i], **common,
+                           **{k: v[i] for k, v in per_sentence.items()})
+        assert table[i].tolist() == alone
+    # soft matches of many texts from one product of the terms with every word of the candidates
+    term_vectors, words = rng.random((len(terms), 3)), rng.random((6, 3))
+    texts = (([1, 4], frozenset({"gaza"})), ([5], frozenset()), ([], frozenset({"24"})), ([0, 1, 2, 3], frozenset()))
+    together = best_matches(terms, [s for _, s in texts], best_per_text(term_vectors @ words.T, [c for c, _ in texts]))
+    for row, (columns, text_stems) in zip(together, texts):
+        assert row.tolist() == soft_matches(terms, term_vectors, text_stems, words[columns]).tolist()
 
 
 def test_local_weights_put_the_asked_detail_above_the_topic_whatever_the_corpus():
@@ -117,6 +147,7 @@ def test_already_given_ignores_markers_case_and_punctuation():
     assert already_given(["white house spokesman John Kirby said so."], history) == [True]
     assert already_given(["Kirby said something else."], history) == [False]
     assert already_given(["Who is Kirby?"], history) == [False]  # only what the assistant said counts
+    assert already_given(["Kirby said so."], history[:1]) == [False] and already_given(["Kirby said so."], []) == [False]
 
 
 def test_content_words_and_stems():
