@@ -20,7 +20,7 @@ import numpy as np
 from index.store import Stats, StoredArticle, open_store, sentence_rows
 from index.types import Span
 from qa.errors import BadQuestionError
-from qa.evidence import _stopwords, answer_type, focus, short_span, stem_words
+from qa.evidence import answer_type, focus, short_span, stem_words, stopwords
 from qa.followup import context_for, validate_history
 from qa.language import foreign_language, refusal
 from qa.retrieve import Hit, Retriever, dated
@@ -135,7 +135,7 @@ class Engine:
         """Words of ``question`` the corpus never uses and the model does not know whole: maybe misspelt."""
         # "wasnt", "didnt": a stopword typed without its apostrophe, not a misspelling
         words = [w for w in content_words(question)
-                 if len(w) >= MIN_LETTERS and w.isalpha() and w[:-1] not in _stopwords()]
+                 if len(w) >= MIN_LETTERS and w.isalpha() and w[:-1] not in stopwords()]
         unknown = [w for w, stem in zip(words, stem_words(words)) if not self.retriever.vocabulary.knows(stem)]
         if not unknown:  # most questions: no need to reach for the model (embed_model checks the store)
             return []

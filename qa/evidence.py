@@ -74,7 +74,7 @@ def stem_words(words: Sequence[str]) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
+def stopwords() -> frozenset[str]:
     """NLTK's English stopwords (shipped inside llama-index-core, read as the file it is: importing
     llama_index.core to get them costs about 2 s at start) and bm25s's: the index keeps some of
     NLTK's ("has", "he"), which are no evidence of an answer."""
@@ -95,7 +95,7 @@ def terms(text: str) -> tuple[str, ...]:
     >>> terms("The death toll has surpassed 23,000 people")
     ('death', 'toll', 'surpass', '23', '000', 'peopl')
     """
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in _stopwords()]
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in stopwords()]
     return tuple(stem_words(words))
 
 
@@ -194,7 +194,7 @@ def fillers(kind: str | None, text: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _question_words() -> frozenset[str]:
+def question_words() -> frozenset[str]:
     """Stems of words that say what kind of answer is wanted, not what it is about: never evidence."""
     words = ("who whom whose what when where which why how many much did does do is are was were "
              "according article articles report reports say says tell "

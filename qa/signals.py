@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from qa.evidence import _question_words, _stopwords, holds_type, stem_words, typed_near
+from qa.evidence import holds_type, question_words, stem_words, stopwords, typed_near
 
 _WORD = re.compile(r"(?u)\b\w[\w'’-]*\w\b")
 _SPACE = re.compile(r"\s+")
@@ -53,7 +53,7 @@ def content_words(text: str) -> tuple[str, ...]:
     >>> content_words("The IDF's 98th Division killed 40 fighters in Khan Younis")
     ('idf', '98th', 'division', 'killed', '40', 'fighters', 'khan', 'younis')
     """
-    stop = _stopwords()
+    stop = stopwords()
     words = (_POSSESSIVE.sub("", w) for w in _WORD.findall(text.lower()))
     return tuple(w for w in words if len(w) > 1 and w not in stop)
 
@@ -69,7 +69,7 @@ def question_terms(question: str, context: str, idf: Callable[[str], float]) -> 
     for text, share in ((question, 1.0), (context, CONTEXT_WEIGHT)):
         words = content_words(text)
         for word, stem in zip(words, stems_of(list(words))):
-            if stem in _question_words() or stem in terms:
+            if stem in question_words() or stem in terms:
                 continue
             terms[stem] = Term(word, stem, share * idf(stem), share == 1.0)
     return list(terms.values())

@@ -35,17 +35,13 @@ def _american() -> Mapping[str, str]:
 
 
 def american_spellings() -> Mapping[str, str]:
-    """British spelling -> American spelling, for callers that respell many words at once."""
-    return _british()
+    """British spelling -> American spelling, the mapping itself: a caller that respells many words
+    looks each up (``.get(word, word)``) without a call per word.
 
-
-def american(word: str) -> str:
-    """The American spelling of a lowercased ``word``, or the word itself.
-
-    >>> american("defence"), american("defense"), american("organisation"), american("soldiers")
-    ('defense', 'defense', 'organization', 'soldiers')
+    >>> [american_spellings().get(w, w) for w in ("defence", "defense", "organisation", "soldiers")]
+    ['defense', 'defense', 'organization', 'soldiers']
     """
-    return _british().get(word, word)
+    return _british()
 
 
 def other_spelling(word: str) -> str | None:
