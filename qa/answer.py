@@ -220,9 +220,9 @@ class Engine:
         query = np.asarray(embedding, dtype=np.float32)
         sentences = []  # (rank, hit, span, text, in-context cosine, text with its neighbours)
         seen: set[tuple[str, int]] = set()
-        for position, hit in enumerate(hits):
+        per_chunk = _sentence_similarities([h.chunk for h in hits], query)
+        for position, (hit, similarities) in enumerate(zip(hits, per_chunk)):
             chunk = hit.chunk
-            similarities = _sentence_similarities(chunk, query)
             texts = [chunk.text[span.start - chunk.start: span.end - chunk.start] for span in chunk.sentences]
             for j, span in enumerate(chunk.sentences):
                 if (chunk.source, span.start) not in seen:
@@ -231,7 +231,7 @@ class Engine:
         if not sentences:
             return [], []
         words = {t.word for t in terms} | {w for *_, near in sentences for w in content_words(near)}
-        vectors = self.words.vectors(sorted(w for w in words if not w[0].isdigit()))
+        vectors = self.words.vectors([w for w in words if not w[0].isdigit()])
         dim = len(query)
         row_of = {w: i for i, w in enumerate(vectors)}
         stacked = np.array(list(vectors.values()), dtype=np.float32).reshape(len(vectors), dim)
@@ -273,13 +273,20 @@ def passage(hit: Hit) -> Passage:
     return Passage(c.source, c.title, c.text, c.start, c.end, round(hit.score, 6), c.outlet, c.id)
 
 
-def _sentence_similarities(chunk, query: "np.ndarray") -> list[float]:
-    """Cosine of the query with each sentence's late-chunking vector (0 where there is none)."""
-    rows = sentence_rows(chunk)
-    if rows is None:
-        return [0.0] * len(chunk.sentences)
-    rows = rows.astype(np.float32)
-    return np.nan_to_num(rows @ query, nan=0.0).tolist()
+def _sentence_similarities(chunks: list, query: "np.ndarray") -> list[list[float]]:
+    """Cosine of the query with each sentence's late-chunking vector, chunk by chunk (0 where a chunk has
+    none), from one product for all the chunks."""
+    rows = [sentence_rows(chunk) for chunk in chunks]
+    stacked = [r for r in rows if r is not None]
+    cosines = np.nan_to_num(np.concatenate(stacked).astype(np.float32) @ query, nan=0.0).tolist() if stacked else []
+    out, at = [], 0
+    for chunk, r in zip(chunks, rows):
+        if r is None:
+            out.append([0.0] * len(chunk.sentences))
+        else:
+            out.append(cosines[at: at + len(r)])
+            at += len(r)
+    return out
 
 
 _engines: dict[Settings, Engine] = {}

@@ -28,7 +28,8 @@ class WordVectors:
     def vectors(self, words: Sequence[str]) -> dict[str, np.ndarray]:
         """Each distinct word of ``words`` with its vector."""
         with self._lock:
-            missing = [w for w in dict.fromkeys(words) if w not in self._cache]
+            # in one order whatever order they come in: a batch embeds the same words alike in every run
+            missing = sorted({w for w in words if w not in self._cache})
         fresh = {}
         if missing:
             rows = np.asarray(self._embed(missing), dtype=np.float32)

@@ -94,6 +94,23 @@ def test_a_database_locked_for_a_moment_does_not_leave_the_search_shallow(monkey
     assert always.calls == 3
 
 
+def test_a_catalog_replaced_on_disk_is_read_once_the_last_look_at_it_expires(tmp_path):
+    from index.store import RECHECK_SECONDS
+
+    reader, other = open_store(tmp_path / "s"), open_store(tmp_path / "s")  # as two processes have it
+    reader.create()
+    reader.set_meta(marker="old")
+    assert reader.meta("marker") == "old"
+    other.remove()  # what `qa index --rebuild` does elsewhere: a new catalog file at the same path
+    other.create()
+    other.set_meta(marker="new")
+    time.sleep(RECHECK_SECONDS * 2)
+    assert reader.meta("marker") == "new"
+    reader.remove()  # and the same store object, at once
+    reader.create()
+    assert reader.meta("marker") is None
+
+
 def test_second_run_embeds_nothing(corpus, tmp_path, backend):
     first = build(corpus, tmp_path / "s", progress=False, **backend)
     assert (len(first.added), first.embedded) == (5, first.chunks)
