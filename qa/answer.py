@@ -26,8 +26,8 @@ from qa.language import foreign_language, refusal
 from qa.retrieve import Hit, Retriever, dated
 from qa.selector import UNSURE_BELOW, Ranked, choose_lines, confidence, load_selector, rank, without_repeats
 from qa.settings import Settings
-from qa.signals import (add_gaps, already_given, best_matches, best_per_text, content_words, local_terms,
-                        question_terms, signal_table, stems, weighted_share)
+from qa.signals import (add_gaps, already_given, best_matches, best_per_text, content_words, local_terms, presence,
+                        question_terms, signal_table, stems, weighted_shares)
 from qa.spelling import MIN_LETTERS, corrected
 from qa.types import Answer, Citation, Passage, ShortAnswer
 from qa.words import WordVectors
@@ -247,7 +247,7 @@ class Engine:
         own, around = matches[:len(texts)], matches[len(texts):]
         rows = signal_table(
             terms, own, around, dense=in_context, passage_dense=[floor if h.dense is None else h.dense for h in found],
-            lexical=[weighted_share([float(t.stem in stems(text)) for t in terms], terms) for text in texts],
+            lexical=weighted_shares(presence(terms, [stems(text) for text in texts]), terms),
             kind=kind, sentences=texts, question=question, focus_stems=stems(" ".join(focus(question))),
             retrieval=[h.score / top for h in found], passage_rank=ranks,
             both_sides=[h.dense_rank is not None and h.keyword_rank is not None for h in found],

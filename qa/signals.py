@@ -168,10 +168,18 @@ def best_matches(terms: Sequence[Term], text_stems: Sequence[frozenset[str]], be
     >>> best_matches(t, [frozenset({"kill"}), frozenset()], np.array([[0.6, 1.2], [0.1, -np.inf], [0.9, 0.9]])).tolist()
     [[0.6, 1.0, 0.0], [1.0, 0.0, 0.0]]
     """
-    exact = np.array([[t.stem in stems_ for t in terms] for stems_ in text_stems], dtype=bool)
     numeric = np.array([t.word[0].isdigit() for t in terms], dtype=bool)
-    return np.where(exact.reshape(len(text_stems), len(terms)), 1.0,
-                    np.where(numeric, 0.0, np.clip(best.T, 0.0, 1.0)))
+    return np.where(presence(terms, text_stems), 1.0, np.where(numeric, 0.0, np.clip(best.T, 0.0, 1.0)))
+
+
+def presence(terms: Sequence[Term], text_stems: Sequence[frozenset[str]]) -> np.ndarray:
+    """Whether each text (its stems) holds each term's stem: a row per text, a column per term.
+
+    >>> presence([Term("killed", "kill", 1.0), Term("24", "24", 1.0)], [frozenset({"kill"}), frozenset()]).tolist()
+    [[True, False], [False, False]]
+    """
+    exact = np.array([[t.stem in stems_ for t in terms] for stems_ in text_stems], dtype=bool)
+    return exact.reshape(len(text_stems), len(terms))
 
 
 def local_terms(terms: Sequence[Term], passages: Sequence[frozenset[str]]) -> list[Term]:
@@ -193,14 +201,14 @@ def local_terms(terms: Sequence[Term], passages: Sequence[frozenset[str]]) -> li
     return out
 
 
-def weighted_share(values: Sequence[float], terms: Sequence[Term]) -> float:
-    """The terms' weighted mean of ``values`` (their match or presence), in [0, 1].
+def weighted_shares(values: np.ndarray, terms: Sequence[Term]) -> np.ndarray:
+    """The terms' weighted mean of each row of ``values`` (texts by terms: matches or presence), in [0, 1].
 
-    >>> weighted_share([1.0, 0.0], [Term("a", "a", 3.0), Term("b", "b", 1.0)])
-    0.75
+    >>> weighted_shares(np.array([[1.0, 0.0], [1.0, 1.0]]), [Term("a", "a", 3.0), Term("b", "b", 1.0)]).tolist()
+    [0.75, 1.0]
     """
-    total = sum(t.weight for t in terms)
-    return float(sum(v * t.weight for v, t in zip(values, terms)) / total) if total else 0.0
+    return _shares(np.asarray(values, dtype=np.float64).reshape(len(values), len(terms)),
+                   np.array([t.weight for t in terms], dtype=np.float64))
 
 
 def weakest(values: np.ndarray, terms: Sequence[Term], heaviest: int = 3) -> np.ndarray:
@@ -297,7 +305,7 @@ def signal_table(terms: Sequence[Term], own: np.ndarray, around: np.ndarray, *, 
 
 
 def _shares(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``weighted_share`` of each row of ``values`` (sentences by terms) at once.
+    """``weighted_shares`` with the terms' weights given as an array.
 
     >>> _shares(np.array([[1.0, 0.0], [1.0, 1.0]]), np.array([3.0, 1.0])).tolist()
     [0.75, 1.0]

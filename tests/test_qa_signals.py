@@ -5,7 +5,7 @@ import pytest
 from qa.evidence import answer_type
 from qa.signals import (FEATURES, GAPS, Term, add_gaps, already_given, best_matches, best_per_text, content_words,
                         local_terms, logistic, pair_share, question_terms, sigmoid_margin, signal_row, signal_table,
-                        soft_matches, stems, weakest, weighted_share)
+                        soft_matches, stems, weakest, weighted_shares)
 from qa.words import WordVectors
 
 
@@ -58,15 +58,16 @@ def test_word_vectors_embed_each_new_word_once_and_stay_bounded():
     assert np.isclose(np.linalg.norm(first["bbb"]), 1.0)
     cache.vectors(["bbb"])
     assert calls == [["aa", "bbb"]]  # cached
-    cache.vectors(["cccc"])  # evicts the least recently used ("aa")
+    cache.vectors(["cccc"])  # evicts the first embedded ("aa")
+    assert cache.vectors(["bbb"]) and calls[-1] == ["cccc"]
     cache.vectors(["aa"])
     assert calls[-1] == ["aa"]
 
 
-def test_weighted_share_and_weakest():
+def test_weighted_shares_and_weakest():
     terms = [Term("a", "a", 3.0), Term("b", "b", 1.0)]
-    assert weighted_share([1.0, 0.0], terms) == 0.75
-    assert weighted_share([], []) == 0.0
+    assert weighted_shares(np.array([[1.0, 0.0]]), terms).tolist() == [0.75]
+    assert weighted_shares(np.zeros((2, 0)), []).tolist() == [0.0, 0.0]
     assert weakest(np.array([[1.0, 0.2]]), terms, heaviest=1).tolist() == [1.0]
     assert weakest(np.array([[1.0, 0.2]]), terms).tolist() == [0.2] and weakest(np.zeros((2, 0)), []).tolist() == [0.0, 0.0]
 
