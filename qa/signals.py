@@ -316,8 +316,9 @@ def _shares(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=np.float64) @ weights / total
 
 
-def add_gaps(rows: list[list[float]]) -> list[list[float]]:
-    """The rows with each ``GAPS`` signal set to its base signal minus the best value among the rows.
+def add_gaps(rows: Sequence[Sequence[float]] | np.ndarray) -> list[list[float]]:
+    """The rows (lists, or ``signal_table``'s array) with each ``GAPS`` signal set to its base signal minus
+    the best value among the rows.
 
     >>> i, j = FEATURES.index("dense"), FEATURES.index("dense_gap")
     >>> [[r[i], r[j]] for r in add_gaps([[0.0] * len(FEATURES), [0.0] * len(FEATURES)])]
