@@ -45,7 +45,6 @@ SENTENCES = "sentence-vectors"
 # over the 310 eval questions on the 5,889-chunk eval corpus (52 questions affected) and 178 of the
 # nearest sentences among 30,575; 1000 found all of them, at about +1 ms a search (docs/benchmarks.md).
 SEARCH_EF = 1000
-RECHECK_SECONDS = 0.05  # how long a look at the catalog file's inode holds (``FolderStore._inode``)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles(
@@ -325,7 +324,6 @@ class LocalStore(Store):
         self.location = str(self.folder)
         self.catalog_path = self.folder / "catalog.sqlite"
         self._local = threading.local()
-        self._seen: tuple[float, int] | None = None  # (when, inode) of the catalog last looked at, any thread
 
     # ---- catalog -------------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -338,7 +336,10 @@ class LocalStore(Store):
     def _db(self, create: bool = False) -> Iterator[sqlite3.Connection]:
         """A transaction on this thread's connection to the catalog (kept open: asking is a hot path)."""
         conn = getattr(self._local, "conn", None)
-        inode = self._inode(fresh=create)
+        try:
+            inode = self.catalog_path.stat().st_ino
+        except FileNotFoundError:
+            inode = None
         if conn is not None and inode != getattr(self._local, "inode", None):
             conn.close()  # the catalog was deleted or replaced (`qa index --rebuild` in another process)
             self._local.conn = conn = None
@@ -357,23 +358,6 @@ class LocalStore(Store):
                 yield conn
         except sqlite3.DatabaseError as err:
             raise (self.disk_full(err) or self._damaged(err)) from None
-
-    def _inode(self, fresh: bool) -> int | None:
-        """The catalog file's inode (None when there is none), looked at again when ``fresh`` or after
-        ``RECHECK_SECONDS``: a question reads the catalog four times in a few milliseconds, and a stat
-        costs about 0.2 ms on this machine's file system. A catalog replaced within that moment is read
-        once more, as it could be anyway between a look and the read after it."""
-        seen = self._seen
-        now = time.monotonic()
-        if not fresh and seen is not None and now - seen[0] < RECHECK_SECONDS:
-            return seen[1]
-        try:
-            inode = self.catalog_path.stat().st_ino
-        except FileNotFoundError:
-            self._seen = None
-            return None
-        self._seen = (now, inode)
-        return inode
 
     def create(self) -> None:
         with self._db(create=True) as db:
@@ -525,7 +509,6 @@ class LocalStore(Store):
         if getattr(self._local, "conn", None) is not None:
             self._local.conn.close()
             self._local.conn = None
-        self._seen = None
         for name in ("chroma", "bm25"):
             shutil.rmtree(self.folder / name, ignore_errors=True)
         for suffix in ("", "-wal", "-shm"):
