@@ -243,11 +243,12 @@ class Engine:
         ranks, found, spans, texts, in_context, nears = (list(column) for column in zip(*sentences))
         both = texts + nears  # each sentence alone, then with its neighbours
         columns = [[row_of[w] for w in content_words(text) if w in row_of] for text in both]
-        matches = best_matches(terms, [stems(text) for text in both], best_per_text(cosines, columns))
+        text_stems = [stems(text) for text in both]
+        matches = best_matches(terms, text_stems, best_per_text(cosines, columns))
         own, around = matches[:len(texts)], matches[len(texts):]
         rows = signal_table(
             terms, own, around, dense=in_context, passage_dense=[floor if h.dense is None else h.dense for h in found],
-            lexical=weighted_shares(presence(terms, [stems(text) for text in texts]), terms),
+            lexical=weighted_shares(presence(terms, text_stems[:len(texts)]), terms),
             kind=kind, sentences=texts, question=question, focus_stems=stems(" ".join(focus(question))),
             retrieval=[h.score / top for h in found], passage_rank=ranks,
             both_sides=[h.dense_rank is not None and h.keyword_rank is not None for h in found],
