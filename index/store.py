@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
 
 SCHEMA_VERSION = "2"
+# Chunk texts kept in memory by each folder store: a chunk's id is a hash of its source, offsets and text
+# (``index.chunk.chunk_id``), so a kept text never goes stale, and the catalog need not send the article's
+# whole text again for a chunk asked for before (most of a question's catalog read, on long articles)
+KEPT_TEXTS = 20_000
 _FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # no space, over the file-size limit, over quota
 # what SQLite and Chroma (through SQLite or its Rust layer) say when a write failed for want of room
 _WRITE_FAILED = ("disk i/o error", "disk is full", "no space left", "file too large", "quota exceeded")
@@ -324,6 +328,8 @@ class LocalStore(Store):
         self.location = str(self.folder)
         self.catalog_path = self.folder / "catalog.sqlite"
         self._local = threading.local()
+        self._texts: dict[str, str] = {}  # chunk id -> text, at most KEPT_TEXTS, the first kept go first
+        self._texts_lock = threading.Lock()
 
     # ---- catalog -------------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -409,19 +415,31 @@ class LocalStore(Store):
         ids = list(dict.fromkeys(ids))
         if not ids:
             return {}
-        marks = ",".join("?" * len(ids))
+        # looked up once: another thread may drop a kept text meanwhile
+        kept = {cid: text for cid in ids if (text := self._texts.get(cid)) is not None}
+        # the article's text only for chunks whose text is not kept (SQLite reads a column only when asked)
         with self._db() as db:
             rows = db.execute(
-                f"SELECT c.id, c.source, c.start, c.end, c.sentences, a.text, a.title, a.outlet, a.date, c.vectors "
-                f"FROM chunks c JOIN articles a ON a.source = c.source "
-                f"WHERE a.state = 'done' AND c.id IN ({marks})",
-                ids,
+                f"SELECT c.id, c.source, c.start, c.end, c.sentences, "
+                f"CASE WHEN c.id IN ({','.join('?' * len(kept))}) THEN NULL ELSE a.text END, "
+                f"a.title, a.outlet, a.date, c.vectors FROM chunks c JOIN articles a ON a.source = c.source "
+                f"WHERE a.state = 'done' AND c.id IN ({','.join('?' * len(ids))})",
+                [*kept, *ids],
             ).fetchall()
-        return {
-            cid: StoredChunk(cid, src, start, end, text[start:end],
-                             tuple(Span(s, e) for s, e in json.loads(sents)), title, outlet, date, vectors)
-            for cid, src, start, end, sents, text, title, outlet, date, vectors in rows
-        }
+        out = {}
+        for cid, src, start, end, sents, text, title, outlet, date, vectors in rows:
+            piece = kept[cid] if text is None else self._keep(cid, text[start:end])
+            out[cid] = StoredChunk(cid, src, start, end, piece, tuple(Span(s, e) for s, e in json.loads(sents)),
+                                   title, outlet, date, vectors)
+        return out
+
+    def _keep(self, cid: str, text: str) -> str:
+        """``text`` kept as chunk ``cid``'s, the first kept dropped past ``KEPT_TEXTS``."""
+        with self._texts_lock:
+            if len(self._texts) >= KEPT_TEXTS:
+                del self._texts[next(iter(self._texts))]
+            self._texts[cid] = text
+        return text
 
     def all_chunks(self) -> Iterator[tuple[Chunk, str, str | None]]:
         """Every done chunk with its article's title and outlet, in source and offset order (for BM25)."""

@@ -108,6 +108,30 @@ def test_a_catalog_replaced_on_disk_is_read_at_once(tmp_path):
     assert reader.meta("marker") is None
 
 
+def test_chunks_read_again_after_an_edit_elsewhere_are_the_catalogs(corpus, tmp_path):
+    """A folder store keeps the chunk texts it has read (a chunk's id hashes its text): reading again
+    gives what a fresh reader gets, after another process edited and removed articles too."""
+    build(corpus, tmp_path / "s", progress=False)
+    reader = open_store(tmp_path / "s")  # one long-lived reader, as the chat server has it
+
+    def everything(store):
+        return store.chunks(c.id for c, _, _ in open_store(tmp_path / "s").all_chunks())
+
+    first = everything(reader)
+    assert everything(reader) == first == everything(open_store(tmp_path / "s"))
+    edited, removed = next(corpus.glob("002_*.txt")), next(corpus.glob("004_*.txt"))
+    edited.write_text("Blinken flew to Amman.\n" + edited.read_text(encoding="utf-8"), encoding="utf-8")
+    removed.unlink()
+    build(corpus, tmp_path / "s", progress=False)
+    after = reader.chunks(first)  # the old ids: the edited and removed articles' chunks are gone
+    assert not any(c.source in (edited.name, removed.name) for c in after.values())
+    now = everything(reader)
+    assert now == everything(open_store(tmp_path / "s"))
+    assert any(c.source == edited.name and c.text.startswith("Blinken flew to Amman.") for c in now.values())
+    article = {c.source: reader.article(c.source).text for c in now.values()}
+    assert all(c.text == article[c.source][c.start:c.end] for c in now.values())
+
+
 def test_second_run_embeds_nothing(corpus, tmp_path, backend):
     first = build(corpus, tmp_path / "s", progress=False, **backend)
     assert (len(first.added), first.embedded) == (5, first.chunks)
