@@ -165,9 +165,7 @@ def typed_near(kind: str | None, sentence: str, question: str, focus_stems: froz
     if kind is None:
         return False
     given = fillers(kind, question)
-    words = _TOKEN.findall(sentence.lower())
-    stems = stem_words(words)
-    near = [i for i, stem in enumerate(stems) if stem in focus_stems]
+    near = [i for i, stem in enumerate(_token_stems(sentence)) if stem in focus_stems]
     for match in ANSWER_TYPES[kind][1].finditer(sentence):
         if match.group().lower() in given:
             continue
@@ -175,6 +173,12 @@ def typed_near(kind: str | None, sentence: str, question: str, focus_stems: froz
         if any(abs(at - i) <= _NEAR for i in near):
             return True
     return False
+
+
+@lru_cache(maxsize=65536)  # the same sentences come back question after question
+def _token_stems(sentence: str) -> tuple[str, ...]:
+    """The stems of every word of ``sentence``, stopwords included (``typed_near`` counts words between)."""
+    return tuple(stem_words(_TOKEN.findall(sentence.lower())))
 
 
 @lru_cache(maxsize=65536)  # the same sentences come back question after question

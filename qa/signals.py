@@ -8,6 +8,7 @@ word close to it in the embedding model's space, so that "in other words" is not
 """
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -19,7 +20,6 @@ import numpy as np
 from qa.evidence import holds_type, question_words, stem_words, stopwords, typed_near
 
 _WORD = re.compile(r"(?u)\b\w[\w'’-]*\w\b")
-_SPACE = re.compile(r"\s+")
 _POSSESSIVE = re.compile(r"['’]s?$")
 CONTEXT_WEIGHT = 0.5  # a term that only the conversation supplies counts half
 
@@ -152,10 +152,11 @@ def best_per_text(cosines: np.ndarray, columns: Sequence[Sequence[int]]) -> np.n
     >>> best_per_text(np.array([[0.1, 0.5, 0.3], [0.2, 0.0, 0.9]]), [[0, 2], [], [1]]).tolist()
     [[0.3, -inf, 0.5], [0.9, -inf, 0.0]]
     """
-    width = max((len(c) for c in columns), default=0)
+    lengths = np.fromiter((len(c) for c in columns), dtype=np.intp, count=len(columns))
+    width = int(lengths.max(initial=0))
     padded = np.full((len(columns), max(width, 1)), cosines.shape[1])  # the -inf column pads short texts
-    for i, c in enumerate(columns):
-        padded[i, :len(c)] = list(c)
+    padded[np.arange(padded.shape[1]) < lengths[:, None]] = np.fromiter(
+        itertools.chain.from_iterable(columns), dtype=np.intp, count=int(lengths.sum()))
     floor = np.full((cosines.shape[0], 1), -np.inf, dtype=cosines.dtype)
     return np.concatenate([cosines, floor], axis=1)[:, padded].max(axis=2)
 
@@ -290,7 +291,7 @@ def signal_table(terms: Sequence[Term], own: np.ndarray, around: np.ndarray, *, 
         "retrieval": retrieval, "both_sides": both_sides,
         "passage_rank": 1.0 / (1.0 + np.asarray(passage_rank, dtype=np.float64)),
         "absent": _shares(absent[None, :], weights)[0], "absent_unmatched": _shares(absent & unsaid, weights),
-        "short": [len(_SPACE.split(s.strip())) < 6 for s in sentences],
+        "short": [len(s.split()) < 6 for s in sentences],
         "sentence_rank": [0.0 if r is None else 1.0 / (1 + r) for r in sentence_rank],
         "pairs": [pair_share(question, s) for s in sentences],
     }
