@@ -124,6 +124,7 @@ def build(
             if store.meta("sentence_vectors") != "1":  # an index made before sentences were searchable
                 _fill_sentence_vectors(store)
             summary = _update(store, corpus, len(files), encode, chunk_words, overlap, progress, batch_chunks, model)
+            store.settle()  # also after a run that changed nothing: a store indexed before settles once
     except Exception as err:  # a write that failed for want of room says so, and where
         full = None if isinstance(err, QAError) else store.disk_full(err)
         if full is None:

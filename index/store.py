@@ -49,6 +49,11 @@ SENTENCES = "sentence-vectors"
 # over the 310 eval questions on the 5,889-chunk eval corpus (52 questions affected) and 178 of the
 # nearest sentences among 30,575; 1000 found all of them, at about +1 ms a search (docs/benchmarks.md).
 SEARCH_EF = 1000
+SYNC_THRESHOLD = 1000  # Chroma's ``sync_threshold``: vectors that come in before it writes its graph out
+SETTLE_THRESHOLD = 1  # the threshold a settling store opens with: any waiting vector (``LocalStore.settle``)
+# folder -> how many times this process had its vector indexes written out whole (``LocalStore.settle``):
+# the other store objects of the folder then reopen their collections on the client that did it
+_SETTLED: dict[str, int] = {}
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles(
@@ -151,7 +156,8 @@ class Store(ABC):
 
     @abstractmethod
     def identity(self) -> object:
-        """Changes when the store is deleted and made again (``qa index --rebuild`` elsewhere)."""
+        """Changes when the store is deleted and made again (``qa index --rebuild`` elsewhere), and when
+        this process had a folder store's vector indexes written out (``LocalStore.settle``)."""
 
     @abstractmethod
     def meta(self, key: str) -> str | None: ...
@@ -246,7 +252,7 @@ class Store(ABC):
         with self._chroma_lock:
             identity = self.identity()
             if self._collections and identity != self._collections_identity:
-                self._forget_chroma_client()
+                self._reopen(self._collections_identity, identity)
             if kind not in self._collections:
                 self._collections[kind], self._collections_identity = self._open_collection(kind), identity
             return self._collections[kind]
@@ -263,6 +269,14 @@ class Store(ABC):
 
     def _forget_chroma_client(self) -> None:
         self._collections, self._vector_store = {}, None
+
+    def _reopen(self, before: object, now: object) -> None:
+        """Drop the collections opened while the store's ``identity`` was ``before`` (it is ``now``)."""
+        self._forget_chroma_client()
+
+    def settle(self) -> None:
+        """Have the vector indexes written out whole at the end of an indexing run, so that every process
+        searches the same graph (``LocalStore``; a Chroma server keeps its own)."""
 
     def add_vectors(self, nodes: list["TextNode"]) -> None:
         self.vector_store().add(nodes)
@@ -327,6 +341,7 @@ class LocalStore(Store):
         self.folder = Path(folder)
         self.location = str(self.folder)
         self.catalog_path = self.folder / "catalog.sqlite"
+        self._key = os.path.realpath(self.folder)
         self._local = threading.local()
         self._texts: dict[str, str] = {}  # chunk id -> text, at most KEPT_TEXTS, the first kept go first
         self._texts_lock = threading.Lock()
@@ -336,7 +351,41 @@ class LocalStore(Store):
         return self.catalog_path.is_file()
 
     def identity(self) -> object:
-        return self.catalog_path.stat().st_ino if self.exists() else None
+        return self.catalog_path.stat().st_ino if self.exists() else None, _SETTLED.get(self._key, 0)
+
+    def _reopen(self, before: object, now: object) -> None:
+        if before[0] != now[0]:  # the catalog was replaced: the whole store was made again
+            self._forget_chroma_client()
+        else:  # only settled by another store object of this process, whose client is the one to use
+            super()._forget_chroma_client()
+
+    def settle(self) -> None:
+        """Chroma writes a collection's HNSW graph to disk only once ``sync_threshold`` (1000) vectors have
+        come in since it last did; the later ones wait in its log, and every process that opens the store
+        inserts them into its graph again, in an order that differs from process to process. So the graph,
+        and the tail of a search, differed: on the 161-article eval store the 20th-nearest chunk of one
+        question (and with it the fused scores) changed in 3 processes of 8. Chroma has no call that writes
+        the graph (chroma-core/chroma#7463), but a process that opens a collection whose threshold is below
+        the vectors waiting writes it. So the threshold is lowered, the collections are opened afresh on a
+        new client (the other store objects of this process move to it: ``_SETTLED``), and the threshold
+        is put back (indexing keeps writing at Chroma's pace). Best effort: a store where it cannot be done
+        answers as before."""
+        try:
+            kept = {kind: self.collection(kind).configuration_json["hnsw"]["sync_threshold"]
+                    for kind in (COLLECTION, SENTENCES)}
+            for kind in kept:
+                self.collection(kind).modify(configuration={"hnsw": {"sync_threshold": SETTLE_THRESHOLD}})
+            with self._chroma_lock:
+                self._forget_chroma_client()
+                _SETTLED[self._key] = _SETTLED.get(self._key, 0) + 1
+            for kind, threshold in kept.items():
+                reopened = self.collection(kind)
+                reopened.count()  # loading the graph inserts the waiting vectors and writes it
+                # a run that stopped half way may have left the lowered one: Chroma's own is put back then
+                kept_threshold = threshold if threshold > SETTLE_THRESHOLD else SYNC_THRESHOLD
+                reopened.modify(configuration={"hnsw": {"sync_threshold": kept_threshold}})
+        except Exception:  # chromadb raises many unrelated types; a store that cannot settle still answers
+            pass
 
     @contextmanager
     def _db(self, create: bool = False) -> Iterator[sqlite3.Connection]:

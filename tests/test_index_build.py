@@ -10,7 +10,7 @@ import pytest
 
 from index import build
 from index.errors import ConfigError, CorpusError
-from index.store import COLLECTION, SEARCH_EF, SENTENCES, open_store, search_deeply
+from index.store import COLLECTION, SEARCH_EF, SENTENCES, SYNC_THRESHOLD, open_store, search_deeply
 
 
 def ids_in_chroma(store_folder, **where):
@@ -130,6 +130,53 @@ def test_chunks_read_again_after_an_edit_elsewhere_are_the_catalogs(corpus, tmp_
     assert any(c.source == edited.name and c.text.startswith("Blinken flew to Amman.") for c in now.values())
     article = {c.source: reader.article(c.source).text for c in now.values()}
     assert all(c.text == article[c.source][c.start:c.end] for c in now.values())
+
+
+def unwritten_vectors(store_folder) -> dict[str, int]:
+    """Per collection, how many logged vectors Chroma's graph on disk does not hold yet (read from
+    Chroma's own bookkeeping in chroma.sqlite3: the log's last sequence number against the vector
+    segment's; a segment never written has no row)."""
+    import sqlite3
+
+    db = sqlite3.connect(store_folder / "chroma" / "chroma.sqlite3")
+    try:
+        rows = db.execute(
+            "SELECT c.name, (SELECT MAX(q.seq_id) FROM embeddings_queue q WHERE q.topic LIKE '%' || c.id), "
+            "(SELECT m.seq_id FROM max_seq_id m WHERE m.segment_id = s.id) FROM collections c "
+            "JOIN segments s ON s.collection = c.id AND s.scope = 'VECTOR'").fetchall()
+    finally:
+        db.close()
+    return {name: (logged or 0) - (written or 0) for name, logged, written in rows}
+
+
+def test_indexing_leaves_chroma_graphs_written_out_whole(corpus, tmp_path):
+    """Vectors Chroma has not written into its graph on disk are inserted again by every process that
+    opens the store, in an order of its own, so two processes could find different nearest chunks;
+    an indexing run ends with none left (``LocalStore.settle``), and puts Chroma's threshold back."""
+    build(corpus, tmp_path / "s", progress=False)
+    assert unwritten_vectors(tmp_path / "s") == {COLLECTION: 0, SENTENCES: 0}
+    (corpus / "new.txt").write_text("Blinken met King Abdullah in Amman on Sunday to discuss aid to Gaza.\n")
+    build(corpus, tmp_path / "s", progress=False)
+    assert unwritten_vectors(tmp_path / "s") == {COLLECTION: 0, SENTENCES: 0}
+    store = open_store(tmp_path / "s")
+    assert {store.collection(k).configuration_json["hnsw"]["sync_threshold"] for k in (COLLECTION, SENTENCES)} == {SYNC_THRESHOLD}
+
+
+def test_a_store_opened_before_an_index_run_in_the_same_process_sees_its_vectors(corpus, tmp_path):
+    """Settling opens the collections on a new Chroma client; a store object opened before (the chat
+    server's, say) moves to it and finds what later runs add."""
+    build(corpus, tmp_path / "s", progress=False)
+    reader = open_store(tmp_path / "s")
+    before = reader.collection().count()
+    for name, text in (("new.txt", "Blinken met King Abdullah in Amman on Sunday to discuss aid to Gaza.\n"),
+                       ("later.txt", "A storm closed the port of Haifa for two days in January.\n")):
+        (corpus / name).write_text(text)
+        build(corpus, tmp_path / "s", progress=False)
+    ids = {c.id for c, _, _ in reader.all_chunks() if c.source in ("new.txt", "later.txt")}
+    assert reader.collection().count() == before + len(ids) == open_store(tmp_path / "s").collection().count()
+    vectors = reader.collection().get(ids=list(ids), include=["embeddings"])
+    for cid, vector in zip(vectors["ids"], vectors["embeddings"]):  # the graph searched holds them
+        assert reader.collection().query(query_embeddings=[vector], n_results=1, include=[])["ids"][0] == [cid]
 
 
 def test_second_run_embeds_nothing(corpus, tmp_path, backend):
