@@ -159,7 +159,8 @@ def test_indexing_leaves_chroma_graphs_written_out_whole(corpus, tmp_path):
     build(corpus, tmp_path / "s", progress=False)
     assert unwritten_vectors(tmp_path / "s") == {COLLECTION: 0, SENTENCES: 0}
     store = open_store(tmp_path / "s")
-    assert {store.collection(k).configuration_json["hnsw"]["sync_threshold"] for k in (COLLECTION, SENTENCES)} == {SYNC_THRESHOLD}
+    thresholds = {store.collection(k).configuration_json["hnsw"]["sync_threshold"] for k in (COLLECTION, SENTENCES)}
+    assert thresholds == {SYNC_THRESHOLD}
 
 
 def test_a_store_opened_before_an_index_run_in_the_same_process_sees_its_vectors(corpus, tmp_path):
