@@ -364,7 +364,7 @@ class LocalStore(Store):
         come in since it last did; the later ones wait in its log, and every process that opens the store
         inserts them into its graph again, in an order that differs from process to process. So the graph,
         and the tail of a search, differed: on the 161-article eval store the 20th-nearest chunk of one
-        question (and with it the fused scores) changed in 3 processes of 8. Chroma has no call that writes
+        question (and with it the fused scores) changed in 1 to 4 processes of 8. Chroma has no call that writes
         the graph (chroma-core/chroma#7463), but a process that opens a collection whose threshold is below
         the vectors waiting writes it. So the threshold is lowered, the collections are opened afresh on a
         new client (the other store objects of this process move to it: ``_SETTLED``), and the threshold
