@@ -110,7 +110,7 @@ def test_a_catalog_replaced_on_disk_is_read_at_once(tmp_path):
 
 def test_chunks_read_again_after_an_edit_elsewhere_are_the_catalogs(corpus, tmp_path):
     """A folder store keeps the chunk texts it has read (a chunk's id hashes its text): reading again
-    gives what a fresh reader gets, after another process edited and removed articles too."""
+    gives what a fresh reader gets, also after a later indexing run edited and removed articles."""
     build(corpus, tmp_path / "s", progress=False)
     reader = open_store(tmp_path / "s")  # one long-lived reader, as the chat server has it
 
