@@ -38,8 +38,11 @@ SCHEMA_VERSION = "2"
 # whole text again for a chunk asked for before (most of a question's catalog read, on long articles)
 KEPT_TEXTS = 20_000
 _FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # no space, over the file-size limit, over quota
-# what SQLite and Chroma (through SQLite or its Rust layer) say when a write failed for want of room
-_WRITE_FAILED = ("disk i/o error", "disk is full", "no space left", "file too large", "quota exceeded")
+# what SQLite and Chroma (through SQLite or its Rust layer) say when a write failed for want of room; Chroma
+# says only "failed to apply logs" when writing its log into the metadata segment failed (it drops SQLite's
+# "disk I/O error"): a probe write beside the store then tells a full disk from another failure
+_WRITE_FAILED = ("disk i/o error", "disk is full", "no space left", "file too large", "quota exceeded",
+                 "failed to apply logs")
 _PROBE_BYTES = 1 << 20  # a failed write counts as a full disk if this much cannot be written beside it
 COLLECTION = "chunks"
 # One vector per sentence (its late-chunking vector), for finding the sentences nearest a question
