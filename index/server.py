@@ -116,7 +116,7 @@ class ServerStore(Store):
                 handle = client.get_or_create_collection(
                     self._name(kind), metadata={"hnsw:space": "cosine"}, embedding_function=None
                 ) if create else client.get_collection(self._name(kind), embedding_function=None)
-                search_deeply(handle)
+                search_deeply(handle, kind)
             elif create:
                 from chromadb import FtsIndexConfig, K, Schema
 

@@ -52,6 +52,10 @@ SENTENCES = "sentence-vectors"
 # over the 310 eval questions on the 5,889-chunk eval corpus (52 questions affected) and 178 of the
 # nearest sentences among 30,575; 1000 found all of them, at about +1 ms a search (docs/benchmarks.md).
 SEARCH_EF = 1000
+# The sentence search, the longer of the two searches run side by side, explores fewer: of the true 10
+# nearest sentences of the 206 tune questions on that corpus, 400 misses 15 of 2,060 (1000: 2), with
+# the same tune answers but one wrong one for another, for about 3 ms less a search (docs/evals.md)
+SENTENCE_SEARCH_EF = 400
 SYNC_THRESHOLD = 1000  # Chroma's ``sync_threshold``: vectors that come in before it writes its graph out
 SETTLE_THRESHOLD = 1  # the threshold a settling store opens with: any waiting vector (``LocalStore.settle``)
 # folder -> how many times this process had its vector indexes written out whole (``LocalStore.settle``):
@@ -544,7 +548,7 @@ class LocalStore(Store):
             )
         except Exception as err:  # chromadb raises many unrelated types for a damaged folder
             raise self._damaged(err) from None
-        search_deeply(collection)
+        search_deeply(collection, kind)
         if kind == COLLECTION and has_chunks and collection.count() == 0:
             raise StoreError(f"the store in {self.folder} has lost its vectors; run `qa index --rebuild`")
         return collection
@@ -613,16 +617,27 @@ def open_store(folder: Path | str, chroma_url: str | None = None, namespace: str
 SETTING_ATTEMPTS = 5  # Chroma's SQLite answers "database is locked" at once, without waiting: try again
 
 
-def search_deeply(collection, attempts: int = SETTING_ATTEMPTS) -> None:
-    """Let ``collection``'s HNSW search explore ``SEARCH_EF`` candidates (a setting Chroma keeps with the
-    collection, so stores made before it get it the first time they are opened). Where the setting
+def search_depth(kind: str) -> int:
+    """How many candidates HNSW explores in a search of the ``kind`` collection.
+
+    >>> search_depth(COLLECTION), search_depth(SENTENCES)
+    (1000, 400)
+    """
+    return SENTENCE_SEARCH_EF if kind == SENTENCES else SEARCH_EF
+
+
+def search_deeply(collection, kind: str = COLLECTION, attempts: int = SETTING_ATTEMPTS) -> None:
+    """Let the HNSW search of ``collection`` (of ``kind``) explore ``search_depth(kind)`` candidates (a
+    setting Chroma keeps with the collection, so stores made before get it the first time they are
+    opened; a process that has already searched a collection keeps the depth it loaded). Where the setting
     cannot be written (a read-only store), searches keep the old depth: slightly less exact, not wrong.
     A database locked for a moment (seen on a loaded machine, with Chroma's own background writes) is
     tried again, 0.05 s, 0.1 s, ... apart."""
     for attempt in range(attempts):
         try:
-            if (collection.configuration_json.get("hnsw") or {}).get("ef_search") != SEARCH_EF:
-                collection.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
+            ef = search_depth(kind)
+            if (collection.configuration_json.get("hnsw") or {}).get("ef_search") != ef:
+                collection.modify(configuration={"hnsw": {"ef_search": ef}})
             return
         except Exception as err:  # chromadb raises many unrelated types for a read-only or older store
             if "database is locked" not in str(err) or attempt == attempts - 1:

@@ -10,7 +10,7 @@ import pytest
 
 from index import build
 from index.errors import ConfigError, CorpusError
-from index.store import COLLECTION, SEARCH_EF, SENTENCES, SYNC_THRESHOLD, open_store, search_deeply
+from index.store import COLLECTION, SEARCH_EF, SENTENCES, SYNC_THRESHOLD, open_store, search_deeply, search_depth
 
 
 def ids_in_chroma(store_folder, **where):
@@ -55,16 +55,18 @@ def test_an_index_made_before_sentence_search_gets_it_without_embedding_again(co
 
 def test_vector_search_explores_enough_candidates_in_new_and_old_stores(corpus, tmp_path, backend):
     """Chroma's default search depth (ef_search 100) missed some of the true nearest chunks and sentences
-    on the 161-article eval corpus; every collection searches with ``SEARCH_EF``, a store made before
-    included once it is opened."""
+    on the 161-article eval corpus; every collection searches with its ``search_depth`` (the sentences
+    less deeply than the chunks), a store made before included once it is opened."""
     build(corpus, tmp_path / "s", progress=False, **backend)
     store = open_store(tmp_path / "s", **backend)
-    for kind in (COLLECTION, SENTENCES):
-        assert store.collection(kind).configuration_json["hnsw"]["ef_search"] == SEARCH_EF
+    depths = [search_depth(kind) for kind in (COLLECTION, SENTENCES)]
+    assert depths[0] == SEARCH_EF and 100 < depths[1] < SEARCH_EF
+    for kind, depth in zip((COLLECTION, SENTENCES), depths):
+        assert store.collection(kind).configuration_json["hnsw"]["ef_search"] == depth
         store.collection(kind).modify(configuration={"hnsw": {"ef_search": 100}})  # as an older store has it
     reopened = open_store(tmp_path / "s", **backend)
     assert [reopened.collection(kind).configuration_json["hnsw"]["ef_search"] for kind in (COLLECTION, SENTENCES)] \
-        == [SEARCH_EF, SEARCH_EF]
+        == depths
 
 
 class Collection:
