@@ -281,9 +281,10 @@ class Store(ABC):
         """Drop the collections opened while the store's ``identity`` was ``before`` (it is ``now``)."""
         self._forget_chroma_client()
 
-    def settle(self) -> None:
+    def settle(self) -> bool:
         """Have the vector indexes written out whole at the end of an indexing run, so that every process
-        searches the same graph (``LocalStore``; a Chroma server keeps its own)."""
+        searches the same graph (``LocalStore``; a Chroma server keeps its own); False if that failed."""
+        return True
 
     def add_vectors(self, nodes: list["TextNode"]) -> None:
         self.vector_store().add(nodes)
@@ -366,7 +367,7 @@ class LocalStore(Store):
         else:  # only settled by another store object of this process, whose client is the one to use
             super()._forget_chroma_client()
 
-    def settle(self) -> None:
+    def settle(self) -> bool:
         """Chroma writes a collection's HNSW graph to disk only once ``sync_threshold`` (1000) vectors have
         come in since it last did; the later ones wait in its log, and every process that opens the store
         inserts them into its graph again, in an order that differs from process to process. So the graph,
@@ -376,7 +377,7 @@ class LocalStore(Store):
         the vectors waiting writes it. So the threshold is lowered, the collections are opened afresh on a
         new client (the other store objects of this process move to it: ``_SETTLED``), and the threshold
         is put back (indexing keeps writing at Chroma's pace). Best effort: a store where it cannot be done
-        answers as before."""
+        answers as before (False)."""
         try:
             kept = {kind: self.collection(kind).configuration_json["hnsw"]["sync_threshold"]
                     for kind in (COLLECTION, SENTENCES)}
@@ -392,7 +393,8 @@ class LocalStore(Store):
                 kept_threshold = threshold if threshold > SETTLE_THRESHOLD else SYNC_THRESHOLD
                 reopened.modify(configuration={"hnsw": {"sync_threshold": kept_threshold}})
         except Exception:  # chromadb raises many unrelated types; a store that cannot settle still answers
-            pass
+            return False
+        return True
 
     @contextmanager
     def _db(self, create: bool = False) -> Iterator[sqlite3.Connection]:

@@ -165,6 +165,37 @@ def test_indexing_leaves_chroma_graphs_written_out_whole(corpus, tmp_path):
     assert thresholds == {SYNC_THRESHOLD}
 
 
+def test_a_run_that_changes_nothing_does_not_settle_again(corpus, tmp_path, monkeypatch):
+    """Settling reopens every collection, most of the time of a run with nothing to do; the catalog notes
+    the state it settled, so such a run skips it. A store without the note (indexed by an earlier
+    version) settles once; a run that adds an article settles, and leaves no vector unwritten."""
+    from index.store import LocalStore
+
+    settled = []
+    real = LocalStore.settle
+    monkeypatch.setattr(LocalStore, "settle", lambda self: settled.append(1) or real(self))
+    for _ in range(2):
+        build(corpus, tmp_path / "s", progress=False)
+    assert len(settled) == 1
+    open_store(tmp_path / "s").set_meta(settled_state="")  # as an earlier version left it
+    for _ in range(2):
+        build(corpus, tmp_path / "s", progress=False)
+    assert len(settled) == 2
+    (corpus / "new.txt").write_text("Blinken met King Abdullah in Amman on Sunday to discuss aid to Gaza.\n")
+    build(corpus, tmp_path / "s", progress=False)
+    assert len(settled) == 3 and unwritten_vectors(tmp_path / "s") == {COLLECTION: 0, SENTENCES: 0}
+
+    def fails(self):
+        settled.append(1)
+        return False  # as when Chroma raised
+
+    monkeypatch.setattr(LocalStore, "settle", fails)
+    (corpus / "new.txt").unlink()
+    build(corpus, tmp_path / "s", progress=False)
+    build(corpus, tmp_path / "s", progress=False)  # so it tries again
+    assert len(settled) == 5
+
+
 def test_a_store_opened_before_an_index_run_in_the_same_process_sees_its_vectors(corpus, tmp_path):
     """Settling opens the collections on a new Chroma client; a store object opened before (the chat
     server's, say) moves to it and finds what later runs add."""
