@@ -126,13 +126,13 @@ def build(
                 _fill_sentence_vectors(store)
             summary = _update(store, corpus, len(files), encode, chunk_words, overlap, progress, batch_chunks, model)
             changed = filled or bool(summary["added"] or summary["updated"] or summary["removed"])
-            _settle(store, changed)
+            stats = store.stats()  # as this run leaves it: settling changes no article or chunk
+            _settle(store, changed, catalog_state(stats))
     except Exception as err:  # a write that failed for want of room says so, and where
         full = None if isinstance(err, QAError) else store.disk_full(err)
         if full is None:
             raise
         raise full from None
-    stats = store.stats()
     return Summary(**{**summary, "articles": stats.articles, "chunks": stats.chunks,
                       "seconds": time.perf_counter() - started, "rebuilt": rebuild})
 
@@ -147,11 +147,11 @@ def catalog_state(stats: Stats) -> str:
     return f"{stats.articles}/{stats.chunks}/{stats.last_indexed}/{stats.pending}"
 
 
-def _settle(store: Store, changed: bool) -> None:
+def _settle(store: Store, changed: bool, state: str) -> None:
     """``store.settle()`` unless this run changed nothing and the catalog is as the last settle left it:
     settling reopens every collection, most of a run that finds nothing to do (0.8-1.35 s of it on the
-    eval stores). A store indexed before settling existed has no note and settles once."""
-    state = catalog_state(store.stats())
+    eval stores). ``state`` is the catalog's (``catalog_state``). A store indexed before settling existed
+    has no note and settles once."""
     if not changed and store.meta("settled_state") == state:
         return
     if store.settle():
