@@ -628,16 +628,16 @@ def search_depth(kind: str) -> int:
     return SENTENCE_SEARCH_EF if kind == SENTENCES else SEARCH_EF
 
 
-def search_deeply(collection, kind: str = COLLECTION, attempts: int = SETTING_ATTEMPTS) -> None:
+def search_deeply(collection, kind: str, attempts: int = SETTING_ATTEMPTS) -> None:
     """Let the HNSW search of ``collection`` (of ``kind``) explore ``search_depth(kind)`` candidates (a
     setting Chroma keeps with the collection, so stores made before get it the first time they are
     opened; a process that has already searched a collection keeps the depth it loaded). Where the setting
     cannot be written (a read-only store), searches keep the old depth: slightly less exact, not wrong.
     A database locked for a moment (seen on a loaded machine, with Chroma's own background writes) is
     tried again, 0.05 s, 0.1 s, ... apart."""
+    ef = search_depth(kind)
     for attempt in range(attempts):
         try:
-            ef = search_depth(kind)
             if (collection.configuration_json.get("hnsw") or {}).get("ef_search") != ef:
                 collection.modify(configuration={"hnsw": {"ef_search": ef}})
             return

@@ -86,13 +86,13 @@ class Collection:
 def test_a_database_locked_for_a_moment_does_not_leave_the_search_shallow(monkeypatch):
     monkeypatch.setattr("index.store.time.sleep", lambda s: None)
     locked = Collection(failures=2)
-    search_deeply(locked)
+    search_deeply(locked, COLLECTION)
     assert locked.configuration_json["hnsw"]["ef_search"] == SEARCH_EF and locked.calls == 3
     read_only = Collection(failures=9, error="attempt to write a readonly database")
-    search_deeply(read_only)  # not tried again: the old depth stays, no error
+    search_deeply(read_only, COLLECTION)  # not tried again: the old depth stays, no error
     assert read_only.calls == 1 and read_only.configuration_json["hnsw"]["ef_search"] == 100
     always = Collection(failures=99)
-    search_deeply(always, attempts=3)
+    search_deeply(always, COLLECTION, attempts=3)
     assert always.calls == 3
 
 
