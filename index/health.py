@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
-from index.errors import NoIndexError, StoreError
+from index.errors import StoreError
 from index.store import Store
 
 SAMPLE = 1000  # ids looked up in each direction; a small index is checked whole
@@ -80,7 +80,7 @@ def disagreements(counts: dict[str, int | None], missing: dict[str, list[str]]) 
 def check(store: Store, sample: int = SAMPLE) -> Health:
     """The health of ``store``; ``NoIndexError`` when there is no index at all."""
     if not store.exists():
-        raise NoIndexError(f"no index in {store.location}: run `qa index` first")
+        raise store.no_index_error()
     stats = store.stats()
     generation = store.meta("bm25_generation") or None
     problems: list[str] = []

@@ -125,7 +125,7 @@ class ServerStore(Store):
             else:
                 handle = client.get_collection(self._name(kind), embedding_function=None)
         except NotFoundError:
-            raise self._no_index() from None
+            raise self.no_index_error() from None
         handle = _Reachable(handle, self.unreachable)
         self._handles[kind] = handle
         return handle
@@ -137,7 +137,7 @@ class ServerStore(Store):
         super()._forget_chroma_client()
         self._handles.clear()
 
-    def _no_index(self) -> NoIndexError:
+    def no_index_error(self) -> NoIndexError:
         return NoIndexError(f"no index on {self.location}: run `qa index --chroma-url {self.url}` first")
 
     def _with(self, kind: str, op: Callable):
@@ -150,7 +150,7 @@ class ServerStore(Store):
             except NotFoundError:
                 self._handles.clear()
                 if attempt == 2:
-                    raise self._no_index() from None
+                    raise self.no_index_error() from None
 
     # ---- catalog -------------------------------------------------------------------------------
     def exists(self) -> bool:

@@ -153,6 +153,10 @@ class Store(ABC):
         self._collections_identity: object = None
         self._vector_store = None  # llama-index's wrapper of it, for writing
 
+    def no_index_error(self) -> NoIndexError:
+        """The error for a store with no index yet, with the command that makes one there."""
+        return NoIndexError(f"no index in {self.location}: run `qa index --store {self.folder}` first")
+
     # ---- catalog -------------------------------------------------------------------------------
     @abstractmethod
     def exists(self) -> bool: ...
@@ -409,7 +413,7 @@ class LocalStore(Store):
             self._local.conn = conn = None
         if inode is None:
             if not create:
-                raise NoIndexError(f"no index in {self.folder}: run `qa index` first")
+                raise self.no_index_error()
             self.folder.mkdir(parents=True, exist_ok=True)
         try:
             if conn is None:

@@ -113,6 +113,11 @@ class Settings:
                               f"http://127.0.0.1:8080/v1, got {result.llm_url!r}")
         if result.llm_timeout <= 0 or result.llm_sentences < 1 or result.llm_max_tokens < 1:
             raise ConfigError("llm_timeout (QA_LLM_TIMEOUT), llm_sentences and llm_max_tokens must be positive")
-        if result.top_k < 1 or result.candidates < result.top_k or (sure is not None and not 0 <= sure <= 1):
-            raise ConfigError("top_k must be at least 1, candidates at least top_k, min_confidence in [0, 1]")
+        if result.top_k < 1:
+            raise ConfigError(f"the number of passages (--top-k, QA_TOP_K) must be at least 1, got {result.top_k}")
+        if result.candidates < result.top_k:
+            raise ConfigError(f"the number of passages (--top-k, QA_TOP_K) can be at most {result.candidates} "
+                              f"(the candidates setting), got {result.top_k}")
+        if sure is not None and not 0 <= sure <= 1:
+            raise ConfigError(f"min_confidence (QA_MIN_CONFIDENCE) must be between 0 and 1, got {sure}")
         return result

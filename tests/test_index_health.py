@@ -34,4 +34,5 @@ def test_status_names_what_disagrees_and_exits_1(seed_store, tmp_path):
 
 def test_status_without_an_index_says_run_qa_index(tmp_path):
     result = qa("status", "--store", str(tmp_path / "none"))
-    assert result.returncode == 1 and "run `qa index`" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 1 and f"run `qa index --store {tmp_path / 'none'}` first" in result.stderr
+    assert "Traceback" not in result.stderr
