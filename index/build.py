@@ -24,8 +24,8 @@ from pathlib import Path
 from index.chunk import DEFAULT_CHUNK_WORDS, DEFAULT_OVERLAP_SENTENCES, chunk_article
 from index.embed import default_model_path, embed_with_spans, load_embedder
 from index.encoder import export, exported, query_encoder
-from index.errors import ConfigError, QAError
-from index.read import corpus_files, read_corpus
+from index.errors import ConfigError, CorpusError, QAError
+from index.read import corpus_files, other_files, read_corpus
 from index.store import Stats, Store, node_for, open_store, sentence_rows
 from index.types import Article, Chunk, Skipped
 
@@ -48,6 +48,8 @@ class Summary:
     chunks: int = 0  # chunks in the index after the run
     seconds: float = 0.0
     rebuilt: bool = False
+    corpus: str = ""  # the folder indexed, for the lines below
+    ignored: tuple[str, ...] = ()  # files of the folder that are not articles (``index.read.other_files``)
 
     @property
     def changed(self) -> bool:
@@ -63,6 +65,11 @@ class Summary:
         ]
         if not self.changed and not self.rebuilt:
             out.append("nothing changed: nothing was embedded")
+        if not self.articles:
+            out.append(f"no articles in {self.corpus or 'the corpus folder'}: articles are .txt, .md, .html or .htm files")
+        if self.ignored:
+            shown = ", ".join(self.ignored[:5]) + (f" and {len(self.ignored) - 5} more" if len(self.ignored) > 5 else "")
+            out.append(f"not read (not .txt, .md, .html or .htm): {shown}")
         out += [f"skipped {s.source}: {s.reason}" for s in self.skipped]
         return out
 
@@ -118,6 +125,7 @@ def build(
                     f"to use {model}, run `qa index --rebuild`"
                 )
             store.set_meta(embed_model=model)
+            _refuse_replacing(store, corpus, {source for _, source in files})
             if not exported(store.folder, model):  # made once per store folder: the only step that imports torch
                 export(store.folder, model)
             encode = encode or _encoder(store.folder, model, batch_chunks)
@@ -134,7 +142,20 @@ def build(
             raise
         raise full from None
     return Summary(**{**summary, "articles": stats.articles, "chunks": stats.chunks,
-                      "seconds": time.perf_counter() - started, "rebuilt": rebuild})
+                      "seconds": time.perf_counter() - started, "rebuilt": rebuild,
+                      "corpus": str(corpus), "ignored": tuple(other_files(corpus))})
+
+
+def _refuse_replacing(store: Store, corpus: Path, sources: set[str]) -> None:
+    """A ``CorpusError`` when the index holds articles and none of them is in ``corpus``: a store mirrors
+    one folder, so indexing another one (or an empty one) would remove every article it holds. A
+    rebuild (which empties the store first) is how to replace them on purpose."""
+    known = store.article_keys()
+    if known and not sources & set(known):
+        raise CorpusError(
+            f"the index in {store.location} holds {len(known)} article(s), none of them in {corpus}: indexing "
+            f"that folder would remove them all. Give it its own index (--store another folder), or pass "
+            f"--rebuild to replace this index with it")
 
 
 def catalog_state(stats: Stats) -> str:

@@ -299,6 +299,32 @@ def test_a_killed_run_is_completed_by_the_next(corpus, tmp_path, point, backend)
 def test_a_missing_corpus_folder_is_a_clear_error(tmp_path):
     with pytest.raises(CorpusError, match="does not exist"):
         build(tmp_path / "nope", tmp_path / "s", progress=False)
+    (tmp_path / "one.txt").write_text("Blinken met Abbas in Ramallah.\n")
+    with pytest.raises(CorpusError, match="is a file, not a folder"):
+        build(tmp_path / "one.txt", tmp_path / "s", progress=False)
+
+
+def test_another_folder_does_not_silently_replace_the_index(corpus, tmp_path):
+    """A store mirrors one folder: indexing a folder that holds none of its articles (or nothing) would
+    remove them all, so it is refused; a rebuild replaces them on purpose."""
+    store = tmp_path / "s"
+    build(corpus, store, progress=False)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "cairo.txt").write_text("Blinken met Egypt's foreign minister in Cairo on Thursday.\n")
+    (mine / "notes.pdf").write_bytes(b"%PDF-1.4")
+    for folder in (mine, tmp_path / "empty"):
+        folder.mkdir(exist_ok=True)
+        with pytest.raises(CorpusError, match="holds 5 article.*none of them in.*--rebuild"):
+            build(folder, store, progress=False)
+    assert open_store(store).stats().articles == 5  # untouched
+    summary = build(mine, store, progress=False, rebuild=True)
+    assert summary.added == ("cairo.txt",) and summary.articles == 1
+    assert "not read (not .txt, .md, .html or .htm): notes.pdf" in summary.lines()
+    (corpus / "cairo.txt").write_text((mine / "cairo.txt").read_text())
+    assert build(corpus, store, progress=False).unchanged == 1  # one article in common: an ordinary update
+    empty = build(tmp_path / "empty", tmp_path / "fresh", progress=False)
+    assert f"no articles in {tmp_path / 'empty'}: articles are .txt, .md, .html or .htm files" in empty.lines()
 
 
 def test_another_model_needs_a_rebuild(corpus, tmp_path, backend):
