@@ -51,7 +51,7 @@ def test_a_refusal_lists_the_closest_passages_each_with_where_it_is(seed_store):
 def test_errors_are_one_line_messages_not_tracebacks(tmp_path):
     result = qa("ask", "Who?", "--store", str(tmp_path / "none"))
     assert result.returncode == 1
-    assert "run `qa index`" in result.stderr and "Traceback" not in result.stderr
+    assert f"run `qa index --store {tmp_path / 'none'}` first" in result.stderr and "Traceback" not in result.stderr
     result = qa("ask", "   ", "--store", str(tmp_path / "none"))
     assert result.returncode == 1 and "Traceback" not in result.stderr
 
@@ -63,3 +63,24 @@ def test_index_prints_a_summary_with_skipped_files(corpus, tmp_path):
     assert no_progress_bar(result.stderr), result.stderr  # neither the model load nor the BM25 save
     assert "5 added, 0 updated, 0 removed, 0 unchanged, 1 skipped" in result.stdout
     assert "skipped bad.txt: binary file" in result.stdout
+
+
+def test_flags_the_user_gave_are_named_in_their_errors(seed_store, tmp_path):
+    result = qa("ask", "--store", str(seed_store), "--top-k", "0", "Who is John Kirby?")
+    assert result.returncode == 1
+    assert "the number of passages (--top-k, QA_TOP_K) must be at least 1, got 0" in result.stderr
+    assert "min_confidence" not in result.stderr
+    result = qa("index", "--corpus", str(ROOT / "seeds" / "000_af78f88671f86985.txt"), "--store", str(tmp_path / "s"))
+    assert result.returncode == 1 and "is a file, not a folder" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line(seed_store):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = qa("serve", "--store", str(seed_store), "--port", str(port))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"port 127.0.0.1:{port} cannot be used" in result.stderr and "--port" in result.stderr

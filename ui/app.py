@@ -290,6 +290,7 @@ def serve(settings: Settings, block: bool = True):
     warning = exposure_warning(settings.host, settings.auth)
     if warning:
         print(warning, file=sys.stderr, flush=True)
+    port_free(settings.host, settings.port)  # before indexing and loading: a taken port fails in a second, not after
 
     try:
         corpus_stats(**_overrides(settings))
@@ -324,6 +325,35 @@ def serve(settings: Settings, block: bool = True):
     fastapi_kwargs = {"routes": router(settings).routes,
                       "middleware": [Middleware(BearerGate, key=api_key(settings)),
                                      Middleware(PageMeta, title=TITLE, description=DESCRIPTION)]}
-    return app.launch(server_name=settings.host, server_port=settings.port, auth=auth, share=False,
-                      prevent_thread_lock=not block, css=CSS, head=HEAD, favicon_path=HERE / "icon.svg",
-                      show_error=False, mcp_server=settings.mcp, app_kwargs=fastapi_kwargs)
+    # quiet: Gradio's own start lines suggest `share=True`, which this app never sets; it says where it runs itself
+    launched = app.launch(server_name=settings.host, server_port=settings.port, auth=auth, share=False,
+                          prevent_thread_lock=True, quiet=True, css=CSS, head=HEAD, favicon_path=HERE / "icon.svg",
+                          show_error=False, mcp_server=settings.mcp, app_kwargs=fastapi_kwargs)
+    print(f"The chat is on {app.local_url}" + (" (Ctrl+C stops it)" if block else ""), file=sys.stderr, flush=True)
+    if block:
+        app.block_thread()
+    return launched
+
+
+def port_free(host: str, port: int) -> None:
+    """A ``QAError`` naming ``--port`` when nothing can listen on ``host:port`` (another server has it).
+
+    >>> import socket
+    >>> with socket.socket() as taken:
+    ...     taken.bind(("127.0.0.1", 0)); taken.listen()
+    ...     try:
+    ...         port_free("127.0.0.1", taken.getsockname()[1])
+    ...     except QAError as err:
+    ...         print("--port" in str(err))
+    True
+    """
+    import socket
+
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: a closing socket is no owner
+            probe.bind(address)
+    except OSError as err:
+        raise QAError(f"port {host}:{port} cannot be used ({err.strerror or err}): another server may have it; "
+                      "pass a free one with --port (QA_PORT)") from None
