@@ -23,7 +23,7 @@ from qa.errors import BadQuestionError
 from qa.evidence import answer_type, focus, short_span, stem_words, stopwords
 from qa.followup import context_for, validate_history
 from qa.language import foreign_language, refusal
-from qa.retrieve import Hit, Retriever, dated
+from qa.retrieve import Hit, Retriever, dated, out_of_range_text
 from qa.selector import UNSURE_BELOW, Ranked, choose_lines, confidence, load_selector, rank, without_repeats
 from qa.settings import Settings
 from qa.signals import (add_gaps, already_given, best_matches, best_per_text, content_words, local_terms, presence,
@@ -190,8 +190,8 @@ class Engine:
         sure = confidence(ranked, selector, kind)
         if not ranked or sure < self.min_confidence:
             language = foreign_language(found.question)  # a refusal says why when the question is not English
-            return Answer(found.question, refusal(language) if language else ABSTAIN_TEXT, True, (), passages, sure,
-                          found.query, read_as=found.read_as)
+            why = refusal(language) if language else (not found.hits and out_of_range_text()) or ABSTAIN_TEXT
+            return Answer(found.question, why, True, (), passages, sure, found.query, read_as=found.read_as)
         citations, lines = [], []
         for line in choose_lines(ranked, selector["line_ratio"], selector["support_ratio"], s.max_citation_lines, kind,
                                  selector.get("version_ratio")):

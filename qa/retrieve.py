@@ -86,6 +86,26 @@ def within_dates(chunks: dict[str, StoredChunk]) -> dict[str, StoredChunk]:
     return {cid: c for cid, c in chunks.items() if in_range(c.date, *dates)}
 
 
+def range_words(since: str | None, until: str | None) -> str:
+    """A date range in words, for messages.
+
+    >>> range_words("2023-11-01", "2023-12-31"), range_words(None, "2023-12-31"), range_words("2023-11-01", None)
+    ('between 2023-11-01 and 2023-12-31', 'on or before 2023-12-31', 'on or after 2023-11-01')
+    """
+    if since and until:
+        return f"between {since} and {until}"
+    return f"on or before {until}" if until else f"on or after {since}"
+
+
+def out_of_range_text() -> str | None:
+    """Why nothing was found when a surrounding ``dated()`` block set a range (None outside one)."""
+    dates = _date_range.get()
+    if not dates:
+        return None
+    return (f"No article published {range_words(*dates)} matches this question (an article with no stated "
+            "publication date is in no date range).")
+
+
 def _depth() -> int:
     """How many times deeper a search looks: ``DATED_DEPTH`` within a date range, which drops chunks."""
     return DATED_DEPTH if _date_range.get() else 1

@@ -81,6 +81,8 @@ def test_a_date_range_restricts_the_answer_to_articles_published_in_it(dated_sto
     assert {p.source for p in ask(question, store=store).passages} >= {"harbour.html", "bridge.md", "quince.txt"}
     nothing = ask(question, store=store, until="2020-01-01")
     assert nothing.abstained and not nothing.passages  # no article of that time: nothing to cite
+    assert nothing.text.startswith("No article published on or before 2020-01-01 matches this question")
+    assert "no stated publication date" in nothing.text  # quince.txt is undated: the reader is told why it is out
     with pytest.raises(BadQuestionError, match="YYYY-MM-DD"):
         ask(question, store=store, since="last week")
     with pytest.raises(BadQuestionError, match="is after"):
