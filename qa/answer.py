@@ -201,7 +201,7 @@ class Engine:
                 citations.append(Citation(
                     number=len(citations) + 1, source=item.source, title=hit.chunk.title, quote=item.text,
                     start=span.start, end=span.end, score=round(item.p, 4), outlet=hit.chunk.outlet,
-                    passage_start=hit.chunk.start, passage_end=hit.chunk.end,
+                    passage_start=hit.chunk.start, passage_end=hit.chunk.end, date=hit.chunk.date,
                 ))
                 markers.append(f"[{len(citations)}]")
             lines.append(f"{line[0].text} {' '.join(markers)}")

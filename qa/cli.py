@@ -116,8 +116,7 @@ def ask_command(question, store, chroma_url, as_json, top_k, since, until, llm_u
     if answer.citations:
         click.echo("\nSources:")
         for c in answer.citations:
-            stored = engine.store.article(c.source)
-            click.echo(source_line(c, date_label(stored.date if stored else None)))
+            click.echo(source_line(c, date_label(c.date)))
     elif answer.passages:
         click.echo("\nClosest passages (no sentence in them answered with enough confidence; check for yourself):")
         for p in answer.passages[:3]:

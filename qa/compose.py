@@ -114,7 +114,7 @@ def checked(extractive: Answer, given: Sequence[Numbered], reply: str, refusal_b
                 g = given[n - 1]
                 number_of[n] = len(citations) + 1
                 citations.append(Citation(number_of[n], g.source, g.title, g.text, g.start, g.end, g.p, g.outlet,
-                                          g.passage_start, g.passage_end))
+                                          g.passage_start, g.passage_end, g.date))
         renumbered = tuple(number_of[n] for n in claim.cited)
         final.append(replace(claim, cited=renumbered))
         parts.append(f"{claim.text} {' '.join(f'[{n}]' for n in renumbered)}")

@@ -7,6 +7,7 @@ shown beside the quote, visibly not part of it). They do not read the index.
 """
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, timedelta
 
@@ -114,11 +115,14 @@ def unsure_line(answer: Answer) -> str:
     'Not sure: this is the closest the articles come, and it may not answer the question (confidence 0.39).'
     >>> unsure_line(Answer("Q?", "Sure. [1]", False, confidence=0.9))
     ''
+    >>> unsure_line(Answer("Q?", "Closest. [1]", False, confidence=0.4996, unsure=True))[-18:]  # under 0.5: not "0.50"
+    '(confidence 0.49).'
     """
     if not answer.unsure:
         return ""
+    shown = math.floor(answer.confidence * 100) / 100  # rounded down: an answer under 0.5 never reads "0.50"
     return (f"Not sure: this is the closest the articles come, and it may not answer the question "
-            f"(confidence {answer.confidence:.2f}).")
+            f"(confidence {shown:.2f}).")
 
 
 def read_as_line(answer: Answer) -> str:

@@ -32,6 +32,7 @@ class Citation:
     outlet: str | None = None
     passage_start: int = 0  # the passage the quote was found in, for showing it in context
     passage_end: int = 0
+    date: str | None = None  # the article's publication date (YYYY-MM-DD, or YYYY), None when it states none
 
 
 @dataclass(frozen=True)

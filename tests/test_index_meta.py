@@ -77,6 +77,7 @@ def test_a_date_range_restricts_the_answer_to_articles_published_in_it(dated_sto
     november = ask(question, store=store, since="2023-11-01")
     assert {p.source for p in october.passages} == {"harbour.html"}
     assert {c.source for c in october.citations} <= {"harbour.html"}  # nothing cited from outside the range
+    assert {c.date for c in october.citations} <= {"2023-10-12"}  # each citation carries its article's date
     assert {p.source for p in november.passages} == {"bridge.md"}
     assert {p.source for p in ask(question, store=store).passages} >= {"harbour.html", "bridge.md", "quince.txt"}
     nothing = ask(question, store=store, until="2020-01-01")

@@ -21,6 +21,7 @@ def test_ask_json_prints_one_json_object_and_nothing_else(seed_store):
     assert no_progress_bar(result.stderr), result.stderr  # loading the model draws nothing
     answer = json.loads(result.stdout)
     assert answer["abstained"] is False and answer["citations"][0]["source"].startswith("002")
+    assert answer["citations"][0]["date"] is None  # the source line's "date not stated", as data
 
 
 def test_ask_prints_the_answer_and_numbered_sources(seed_store):

@@ -94,3 +94,4 @@ def test_parts_without_a_server():
     assert sources_text(Answer("Q?", "No.", True), []) == ""
     cited = Answer("Q?", "A. [1]", False, (Citation(1, "a.txt", "T", "quote", 3, 9, 0.9, None),))
     assert sources_text(cited, ["2024"]) == "\n\nSources:\n[1] T (2024) — a.txt, characters 3-9"
+    assert sources_text(cited, [None]) == "\n\nSources:\n[1] T (date not stated) — a.txt, characters 3-9"

@@ -7,7 +7,7 @@ import pytest
 
 from qa.errors import BadQuestionError
 from qa.settings import Settings
-from ui.tools import answer_dict, article_dict
+from ui.tools import article_dict
 
 from conftest import API_PASSWORD, SEEDS
 
@@ -113,5 +113,5 @@ def test_article_and_dates_from_the_catalog(seed_store):
             article_dict(bad, settings)
     from qa import ask
 
-    data = answer_dict(ask("Who is John Kirby?", store=seed_store), settings)
+    data = ask("Who is John Kirby?", store=seed_store).to_dict()
     assert data["citations"][0]["date"] == article_dict(data["citations"][0]["source"], settings)["date"]

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 from qa.answer import ask, source_line
 from qa.errors import BadQuestionError, QAError
-from qa.present import read_as_line, unsure_line
+from qa.present import date_label, read_as_line, unsure_line
 from qa.settings import Settings
 from qa.types import Answer
-from ui.tools import answer_dict, overrides
+from ui.tools import overrides
 
 MODEL = "news-qa"
 SOURCES = "\n\nSources:\n"
@@ -86,7 +86,7 @@ def split_messages(messages: object) -> tuple[str, list[dict]]:
 
 def sources_text(answer: Answer, dates: list[str | None]) -> str:
     """The numbered sources, one line each (with each article's date), as appended to the answer."""
-    lines = [source_line(c, date) for c, date in zip(answer.citations, dates)]
+    lines = [source_line(c, date_label(date)) for c, date in zip(answer.citations, dates)]  # as `qa ask` prints them
     return SOURCES + "\n".join(lines) if lines else ""
 
 
@@ -131,7 +131,7 @@ def router(settings: Settings):
         try:
             question, history = split_messages(body.get("messages"))
             answer = await run_in_threadpool(ask, question, history, **overrides(settings))
-            data = await run_in_threadpool(answer_dict, answer, settings)
+            data = answer.to_dict()  # each citation with its article's date
         except BadQuestionError as err:
             return error(400, str(err), code="bad_question")
         except QAError as err:

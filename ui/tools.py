@@ -15,7 +15,6 @@ from qa.answer import ask as qa_ask
 from qa.errors import BadQuestionError, QAError
 from qa.search import search as qa_search
 from qa.settings import Settings
-from qa.types import Answer
 
 
 def overrides(settings: Settings) -> dict:
@@ -24,18 +23,6 @@ def overrides(settings: Settings) -> dict:
             "min_confidence": settings.min_confidence, "selector": settings.selector, "chroma_url": settings.chroma_url,
             "namespace": settings.namespace, "llm_url": settings.llm_url, "llm_model": settings.llm_model,
             "llm_api_key": settings.llm_api_key, "llm_timeout": settings.llm_timeout}
-
-
-def answer_dict(answer: Answer, settings: Settings) -> dict:
-    """``answer`` as JSON-ready data, each citation with its article's date (where the catalog has one)."""
-    data = answer.to_dict()
-    dates: dict[str, str | None] = {}
-    for c in data["citations"]:
-        if c["source"] not in dates:
-            stored = stored_article(c["source"], **overrides(settings))
-            dates[c["source"]] = stored.date if stored else None
-        c["date"] = dates[c["source"]]
-    return data
 
 
 def article_dict(source: object, settings: Settings) -> dict:
@@ -95,7 +82,7 @@ def tools(settings: Settings) -> list[Callable]:
             An object with: text (the answer, with [n] markers); abstained (true when the articles do not answer: the answer is refused); citations (number, source, title, outlet, date, quote, start, end, where the text of article(source) from start to end is exactly quote); passages (what was retrieved); confidence; unsure (true when the answer is only the closest the articles come: more likely wrong than right by its confidence; say so when passing it on); query; short (null, or the figure, name, day or place asked for, as text, source, start and end in the same article, a best guess); read_as (the question as it was read when a misspelt word of it was taken for a word of the articles, else empty).
         """
         try:
-            return structured(answer_dict(qa_ask(question, history or None, since or None, until or None, **overrides(settings)), settings))
+            return structured(qa_ask(question, history or None, since or None, until or None, **overrides(settings)).to_dict())
         except QAError as err:
             raise _tool_error(err) from None
 
