@@ -257,16 +257,40 @@ _NAME_WORDS = re.compile(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
 _ROLE_WORDS = frozenset(_ROLES.split("|"))
 
 
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_CALENDAR = re.compile(r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|" + _MONTHS + r")\b", re.I)
+# a day of the month beside its month: "January 2", "2 January", "January 2, 2024"
+_DAY_AFTER = re.compile(r"\s+\d{1,2}(?:st|nd|rd|th)?\b(?:,?\s+\d{4}\b)?")
+_DAY_BEFORE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\s+$")
+
+
 def _answers(kind: str, sentence: str) -> list[tuple[int, int]]:
-    """Spans of answers of ``kind`` in ``sentence``; adjacent ones ("2 million") joined, a place
-    without its preposition and with all its capitalised words ("Khan Younis")."""
+    """Spans of answers of ``kind`` in ``sentence``; adjacent ones ("2 million", "Monday night") joined,
+    a month with its day ("January 2"), a place without its preposition and with all its capitalised
+    words ("Khan Younis") but no day after it ("in Qatar Tuesday").
+
+    >>> s = "He landed on Monday night, after Arouri was killed on January 2, 2024 in Beirut Tuesday."
+    >>> [s[a:b] for a, b in _answers("time", s)]
+    ['Monday night', 'January 2, 2024', 'Tuesday']
+    >>> [s[a:b] for a, b in _answers("place", s)]
+    ['Beirut']
+    """
     spans: list[tuple[int, int]] = []
     for match in ANSWER_TYPES[kind][1].finditer(sentence):
         start, end = match.span()
         if kind == "place":
             name = _NAME_WORDS.match(sentence, match.end() - len(match.group().split()[-1]))
             start, end = name.span()
-        if spans and kind == "number" and not sentence[spans[-1][1]: start].strip():
+            if day := _CALENDAR.search(sentence, start + 1, end):  # "Qatar Tuesday": the place ends before the day
+                end = len(sentence[:day.start()].rstrip())
+        if kind == "time" and re.fullmatch(_MONTHS, match.group(), re.I):
+            if after := _DAY_AFTER.match(sentence, end):
+                end = after.end()
+            if before := _DAY_BEFORE.search(sentence[:start]):
+                start = before.start()
+        if spans and start < spans[-1][1]:
+            continue  # already inside the one before ("2024" of "January 2, 2024")
+        if spans and kind in ("number", "time") and not sentence[spans[-1][1]: start].strip():
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
