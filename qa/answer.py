@@ -123,7 +123,7 @@ class Engine:
         history = validate_history(history, s.max_history_messages)
         found = self._gather(question, history)
         misspelt = self._misspelt(question)
-        if misspelt:
+        if misspelt and not foreign_language(question):  # a French word is not a misspelt English one
             words = (w for c in found.candidates for w in content_words(c.text))
             right = corrected(question, misspelt, words)
             if right:

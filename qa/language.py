@@ -31,16 +31,48 @@ def _identify(text: str) -> tuple[str, float]:
     return code, float(p)
 
 
+# Scripts English is never written in, by the word Unicode names their letters with, and the language
+# a question in them is called when the identifier's own guess is not one of ``NAMES``
+SCRIPTS = {"CJK": "Chinese", "HIRAGANA": "Japanese", "KATAKANA": "Japanese", "HANGUL": "Korean",
+           "CYRILLIC": "Russian", "ARABIC": "Arabic", "HEBREW": "Hebrew", "DEVANAGARI": "Hindi", "GREEK": "Greek",
+           "THAI": "Thai"}
+
+
+def script_of(text: str) -> str | None:
+    """The non-Latin script most of the letters of ``text`` are in (a key of ``SCRIPTS``), or None when
+    most are Latin: a question in Chinese or Russian is not English however short it is, while the
+    identifier is unsure of short ones.
+
+    >>> script_of("约翰·柯比是谁？"), script_of("Кто такой Джон Кирби?"), script_of("Who is Kirby?")
+    ('CJK', 'CYRILLIC', None)
+    """
+    import unicodedata
+
+    counts: dict[str, int] = {}
+    letters = [c for c in text if c.isalpha()]
+    for c in letters:
+        name = unicodedata.name(c, "")
+        script = next((s for s in SCRIPTS if name.startswith(s)), "LATIN" if "LATIN" in name else "OTHER")
+        counts[script] = counts.get(script, 0) + 1
+    best = max((s for s in counts if s in SCRIPTS), key=counts.get, default=None)
+    return best if best and counts[best] * 2 > len(letters) else None
+
+
 def foreign_language(question: str, sure: float = SURE) -> str | None:
     """The name of the language ``question`` is written in when the identifier is ``sure`` it is not
-    English, else None.
+    English, or when most of its letters are of a script English is not written in; else None.
 
     >>> foreign_language("Combien de personnes ont été déplacées à Gaza ?")
     'French'
     >>> foreign_language("how many ppl displaced gaza") is None, foreign_language("Wer ist Kirby?") is None
     (True, True)
+    >>> foreign_language("约翰·柯比是谁？"), foreign_language("Кто такой Джон Кирби?")
+    ('Chinese', 'Russian')
     """
     code, p = _identify(question)
+    script = script_of(question)
+    if script:
+        return NAMES.get(code, SCRIPTS[script])
     if code == "en" or p < sure:
         return None
     return NAMES.get(code, f"a language other than English ({code})")
