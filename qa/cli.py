@@ -86,18 +86,29 @@ def index_command(corpus, store, chroma_url, rebuild, quiet) -> None:
 @click.option("--top-k", type=int, help="Passages to return.")
 @click.option("--since", help="Answer from articles published on or after this date (YYYY-MM-DD).")
 @click.option("--until", help="Answer from articles published on or before this date (YYYY-MM-DD).")
+@click.option("--history", type=click.File("r", encoding="utf-8"),
+              help='The conversation so far, for a follow-up ("What did he say next?"): a JSON file (- for stdin) '
+                   'holding [{"role": "user" or "assistant", "content": "..."}, ...], oldest first.')
 @llm_option
-def ask_command(question, store, chroma_url, as_json, top_k, since, until, llm_url, llm_model, llm_timeout) -> None:
+def ask_command(question, store, chroma_url, as_json, top_k, since, until, history, llm_url, llm_model,
+                llm_timeout) -> None:
     """Answer QUESTION from the indexed articles, with numbered sources (each with its outlet and
     publication date, or "date not stated")."""
     from qa.answer import engine_for, passage_line, source_line
+    from qa.errors import BadQuestionError
     from qa.present import date_label, read_as_line, unsure_line
     from qa.retrieve import dated
 
+    messages = None
+    if history is not None:
+        try:
+            messages = json.load(history)
+        except ValueError as err:
+            raise BadQuestionError(f"--history is not JSON ({err})") from None
     engine = engine_for(_settings(store=store, chroma_url=chroma_url, top_k=top_k, llm_url=llm_url,
                                   llm_model=llm_model, llm_timeout=llm_timeout))
     with dated(since, until):
-        answer = engine.ask(question)
+        answer = engine.ask(question, messages)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         return

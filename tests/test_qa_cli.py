@@ -85,3 +85,17 @@ def test_serve_on_a_taken_port_says_so_in_one_line(seed_store):
         result = qa("serve", "--store", str(seed_store), "--port", str(port))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"port 127.0.0.1:{port} cannot be used" in result.stderr and "--port" in result.stderr
+
+
+def test_a_follow_up_from_the_shell_leans_on_its_history(seed_store, tmp_path):
+    first = json.loads(qa("ask", "--json", "--store", str(seed_store), "Who is Naim Qassem?").stdout)
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps([{"role": "user", "content": "Who is Naim Qassem?"},
+                                   {"role": "assistant", "content": first["text"]}]))
+    result = qa("ask", "--json", "--store", str(seed_store), "--history", str(history), "What did he say about a war?")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert "Qassem" in answer["query"] and not answer["abstained"]  # "he" read as the man asked about before
+    history.write_text("[{")
+    bad = qa("ask", "--store", str(seed_store), "--history", str(history), "What did he say?")
+    assert bad.returncode == 1 and "--history is not JSON" in bad.stderr and "Traceback" not in bad.stderr
