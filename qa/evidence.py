@@ -20,6 +20,12 @@ _NUMBER = re.compile(r"\b\d(?:[\d,.]*\d)?|\b(?:" + "|".join(_NUMBER_WORDS) + r")
 _TIME = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|"
                    r"june|july|august|september|october|november|december|yesterday|today|week|month|year|night|"
                    r"morning|evening|days?|\d{4})\b", re.IGNORECASE)
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_CALENDAR = re.compile(r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|" + _MONTHS + r")\b", re.I)
+# a day of the month beside its month: "January 2", "2 January", "January 2, 2024"
+_DAY_AFTER = re.compile(r"\s+\d{1,2}(?:st|nd|rd|th)?\b(?:,?\s+\d{4}\b)?")
+_DAY_BEFORE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\s+$")
+_DAY_OF_MONTH = re.compile(r"\b(?:" + _MONTHS + r")\s+(\d{1,2})\b", re.I)  # the 7 of "October 7" is a date
 _ROLES = ("spokesman|spokeswoman|spokesperson|minister|president|secretary|chief|leader|commander|prime|senator|"
           "ambassador|envoy|official|officer|judge|general|head|chairman|premier|mayor|governor|king|prince|pope|"
           "scientist|director|executive|manager|lawyer|spokesman")
@@ -217,8 +223,13 @@ def same_answer(kind: str | None, a: str, b: str) -> bool:
     True
     >>> same_answer("number", "HIV infection is 19 per cent.", "Child mortality fell to 19 percent.")
     False
+    >>> same_answer("number", "Since the October 7 attack by Hamas, 240 Palestinians were killed.",
+    ...             "The October 7 attack by Hamas caused some 1,200 deaths.")  # a day of the month is no answer
+    False
     """
     shared = fillers(kind, a) & fillers(kind, b) if kind in ("number", "person") else set()
+    if kind == "number":
+        shared -= {m.group(1) for text in (a, b) for m in _DAY_OF_MONTH.finditer(text)}
     return bool(shared) and _shared_besides(set(terms(a)), set(terms(b)), shared) >= 2
 
 
@@ -236,11 +247,17 @@ def same_fact(a: str, b: str) -> bool:
     True
     >>> same_fact("The HIV rate in Malawi is 19 per cent.", "Child mortality rates fell to 19 percent.")
     False
+    >>> same_fact("Since the October 7 attack by Hamas, nearly 240 Palestinians were killed in the West Bank.",
+    ...           "The October 7 attack by Hamas on Israel caused some 1,200 deaths.")  # other figures: other facts
+    False
     """
     ta, tb = set(terms(a)), set(terms(b))
     if not ta or not tb:
         return False
-    figures = set(_FIGURE.findall(a)) & set(_FIGURE.findall(b))
+    in_a, in_b = set(_FIGURE.findall(a)), set(_FIGURE.findall(b))
+    if in_a and in_b and not in_a & in_b:  # each gives figures and none is the other's: not one fact said twice
+        return False
+    figures = in_a & in_b
     if figures:  # the same figure said in other words is the same fact, if it is about the same thing:
         # a large figure ("23,000") and one more shared term, or a small one ("19") and two more
         if _shared_besides(ta, tb, figures) >= (1 if any(len(re.sub(r"\D", "", f)) >= 3 for f in figures) else 2):
@@ -255,13 +272,6 @@ _UNIT = re.compile(r"^\s+(?:per ?cent|percent)\b", re.IGNORECASE)
 _TITLE_WORD = re.compile(r"(?:[A-Z][\w'’.-]*\s+)+(?:[a-z][\w'’-]*\s+){0,2}$")
 _NAME_WORDS = re.compile(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
 _ROLE_WORDS = frozenset(_ROLES.split("|"))
-
-
-_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
-_CALENDAR = re.compile(r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|" + _MONTHS + r")\b", re.I)
-# a day of the month beside its month: "January 2", "2 January", "January 2, 2024"
-_DAY_AFTER = re.compile(r"\s+\d{1,2}(?:st|nd|rd|th)?\b(?:,?\s+\d{4}\b)?")
-_DAY_BEFORE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\s+$")
 
 
 def _answers(kind: str, sentence: str) -> list[tuple[int, int]]:
