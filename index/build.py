@@ -154,8 +154,8 @@ def _refuse_replacing(store: Store, corpus: Path, sources: set[str]) -> None:
     if known and not sources & set(known):
         raise CorpusError(
             f"the index in {store.location} holds {len(known)} article(s), none of them in {corpus}: indexing "
-            f"that folder would remove them all. Give it its own index (--store another folder), or pass "
-            f"--rebuild to replace this index with it")
+            f"that folder would remove them all. Give it its own index (another --store folder, or on a Chroma "
+            f"server another QA_NAMESPACE), or pass --rebuild to replace this index with it")
 
 
 def catalog_state(stats: Stats) -> str:

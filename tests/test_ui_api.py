@@ -91,7 +91,8 @@ def test_parts_without_a_server():
     question, history = split_messages([{"role": "system", "content": "Be brief"},
                                         {"role": "user", "content": [{"type": "text", "text": "Who?"}]}])
     assert (question, history) == ("Who?", [])
-    assert sources_text(Answer("Q?", "No.", True), []) == ""
-    cited = Answer("Q?", "A. [1]", False, (Citation(1, "a.txt", "T", "quote", 3, 9, 0.9, None),))
-    assert sources_text(cited, ["2024"]) == "\n\nSources:\n[1] T (2024) — a.txt, characters 3-9"
-    assert sources_text(cited, [None]) == "\n\nSources:\n[1] T (date not stated) — a.txt, characters 3-9"
+    assert sources_text(Answer("Q?", "No.", True)) == ""
+    cited = Answer("Q?", "A. [1]", False, (Citation(1, "a.txt", "T", "quote", 3, 9, 0.9, None, date="2024"),))
+    assert sources_text(cited) == "\n\nSources:\n[1] T (2024) — a.txt, characters 3-9"
+    undated = Answer("Q?", "A. [1]", False, (Citation(1, "a.txt", "T", "quote", 3, 9, 0.9, None),))
+    assert sources_text(undated) == "\n\nSources:\n[1] T (date not stated) — a.txt, characters 3-9"

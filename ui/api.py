@@ -84,9 +84,9 @@ def split_messages(messages: object) -> tuple[str, list[dict]]:
     return _text(messages[users[-1]].get("content")), history
 
 
-def sources_text(answer: Answer, dates: list[str | None]) -> str:
+def sources_text(answer: Answer) -> str:
     """The numbered sources, one line each (with each article's date), as appended to the answer."""
-    lines = [source_line(c, date_label(date)) for c, date in zip(answer.citations, dates)]  # as `qa ask` prints them
+    lines = [source_line(c, date_label(c.date)) for c in answer.citations]  # as `qa ask` prints them
     return SOURCES + "\n".join(lines) if lines else ""
 
 
@@ -140,7 +140,7 @@ def router(settings: Settings):
             traceback.print_exc()
             return error(500, "the server failed to answer; its log has the details", "server_error")
         hedge = "".join(f"{line}\n" for line in (read_as_line(answer), unsure_line(answer)) if line)
-        content = hedge + answer.text + sources_text(answer, [c["date"] for c in data["citations"]])
+        content = hedge + answer.text + sources_text(answer)
         ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         extra = {"citations": data["citations"], "abstained": answer.abstained, "unsure": answer.unsure}
         if body.get("stream"):
