@@ -34,7 +34,7 @@ _PERSON = re.compile(r"\b(?!(?:The|A|An|In|On|At|But|And|However|Meanwhile|After
                      r"Mr|Mrs|Ms|Dr)\b)[A-Z][a-z]+(?:[ -](?:[A-Z]\.\s)?[A-Z][a-z]+)+\b|\b(" + _ROLES + r")\b")
 _FIGURE = re.compile(r"\b\d[\d,.]*\d\b")  # a figure of two digits or more: 23,000 / 1,200 / 130
 _PLACE = re.compile(r"\b(in|at|to|from|for|near)\s+(the\s+)?[A-Z][a-z]+")
-_DURATION = re.compile(r"\b(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|several|few|many)\s+"
+_DURATION = re.compile(r"\b(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|several|few|many)[\s-]+"
                        r"(?:second|minute|hour|day|week|month|year)s?\b|\b\w+-(?:minute|hour|day|week|month|year)-long\b",
                        re.IGNORECASE)
 _ORDINALS = "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split()
@@ -137,6 +137,8 @@ def holds_type(kind: str | None, sentence: str, question: str) -> bool:
     True
     >>> holds_type("person", "The Israeli army said so.", "Who said so?")
     False
+    >>> holds_type("duration", "He ended an eight-day tour of the region.", "How long was his tour?")
+    True
     """
     return bool(fillers(kind, sentence) - fillers(kind, question))
 
