@@ -25,7 +25,7 @@ from index.chunk import DEFAULT_CHUNK_WORDS, DEFAULT_OVERLAP_SENTENCES, chunk_ar
 from index.embed import default_model_path, embed_with_spans, load_embedder
 from index.encoder import export, exported, query_encoder
 from index.errors import ConfigError, CorpusError, QAError
-from index.read import corpus_files, other_files, read_corpus
+from index.read import corpus_listing, read_corpus
 from index.store import Stats, Store, node_for, open_store, sentence_rows
 from index.types import Article, Chunk, Skipped
 
@@ -49,7 +49,7 @@ class Summary:
     seconds: float = 0.0
     rebuilt: bool = False
     corpus: str = ""  # the folder indexed, for the lines below
-    ignored: tuple[str, ...] = ()  # files of the folder that are not articles (``index.read.other_files``)
+    ignored: tuple[str, ...] = ()  # files of the folder that are not articles (``index.read.corpus_listing``)
 
     @property
     def changed(self) -> bool:
@@ -112,7 +112,7 @@ def build(
     started = time.perf_counter()
     corpus, store = Path(corpus), open_store(store_folder, chroma_url, namespace)
     model = model_path or default_model_path()
-    files = list(corpus_files(corpus))  # raises CorpusError for a missing folder before touching the store
+    files, ignored = corpus_listing(corpus)  # raises CorpusError for a missing folder before touching the store
     try:
         with store.writing(lock_timeout):
             if rebuild:
@@ -143,7 +143,7 @@ def build(
         raise full from None
     return Summary(**{**summary, "articles": stats.articles, "chunks": stats.chunks,
                       "seconds": time.perf_counter() - started, "rebuilt": rebuild,
-                      "corpus": str(corpus), "ignored": tuple(other_files(corpus))})
+                      "corpus": str(corpus), "ignored": tuple(ignored)})
 
 
 def _refuse_replacing(store: Store, corpus: Path, sources: set[str]) -> None:

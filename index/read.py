@@ -93,31 +93,35 @@ def corpus_files(folder: Path) -> Iterator[tuple[Path, str]]:
     Sub-folders are walked; a source name is the path relative to ``folder``. Links leading outside
     the folder are not followed (they come back with a reason from ``read_corpus``).
     """
-    if folder.exists() and not folder.is_dir():
-        raise CorpusError(f"{folder} is a file, not a folder: the corpus (--corpus, QA_CORPUS) is the folder that "
-                          "holds the articles")
-    if not folder.is_dir():
-        raise CorpusError(f"corpus folder {folder} does not exist; pass --corpus or set QA_CORPUS")
-    for path in sorted(folder.rglob("*")):
-        if path.suffix.lower() in TEXT_SUFFIXES | HTML_SUFFIXES and (path.is_file() or path.is_symlink()):
-            yield path, path.relative_to(folder).as_posix()
+    yield from corpus_listing(folder)[0]
 
 
-def other_files(folder: Path) -> list[str]:
-    """Files of the corpus folder that are not read as articles (not .txt, .md, .html or .htm), by their
-    names relative to ``folder``; hidden files and folders (".git", ".DS_Store") are left out.
+def corpus_listing(folder: Path) -> tuple[list[tuple[Path, str]], list[str]]:
+    """One walk of the corpus folder: its articles as ``corpus_files`` gives them, and the names (relative
+    to ``folder``) of the other files, those not read as articles (not .txt, .md, .html or .htm); hidden
+    files and folders (".git", ".DS_Store") are left out of both.
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     for name in ("a.txt", "report.pdf", ".DS_Store"):
     ...         _ = (Path(d) / name).write_text("x")
-    ...     other_files(Path(d))
-    ['report.pdf']
+    ...     articles, others = corpus_listing(Path(d))
+    >>> [source for _, source in articles], others
+    (['a.txt'], ['report.pdf'])
     """
-    suffixes = TEXT_SUFFIXES | HTML_SUFFIXES
-    return [path.relative_to(folder).as_posix() for path in sorted(folder.rglob("*"))
-            if path.is_file() and path.suffix.lower() not in suffixes
-            and not any(part.startswith(".") for part in path.relative_to(folder).parts)]
+    if folder.exists() and not folder.is_dir():
+        raise CorpusError(f"{folder} is a file, not a folder: the corpus (--corpus, QA_CORPUS) is the folder that "
+                          "holds the articles")
+    if not folder.is_dir():
+        raise CorpusError(f"corpus folder {folder} does not exist; pass --corpus or set QA_CORPUS")
+    articles, others = [], []
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.suffix.lower() in TEXT_SUFFIXES | HTML_SUFFIXES and (path.is_file() or path.is_symlink()):
+            articles.append((path, name))
+        elif path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts):
+            others.append(name)
+    return articles, others
 
 
 def read_corpus(folder: Path) -> Iterator[Article | Skipped]:
