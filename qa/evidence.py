@@ -17,11 +17,11 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty "
                  "fifty hundred hundreds thousand thousands million millions billion dozen dozens scores").split()
 _NUMBER = re.compile(r"\b\d(?:[\d,.]*\d)?|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
-_TIME = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|"
-                   r"june|july|august|september|october|november|december|yesterday|today|week|month|year|night|"
-                   r"morning|evening|days?|\d{4})\b", re.IGNORECASE)
+_WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
-_CALENDAR = re.compile(r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|" + _MONTHS + r")\b", re.I)
+_TIME = re.compile(r"\b(" + _WEEKDAYS + "|" + _MONTHS + r"|yesterday|today|week|month|year|night|"
+                   r"morning|evening|days?|\d{4})\b", re.IGNORECASE)
+_CALENDAR = re.compile(r"\b(?:" + _WEEKDAYS + "|" + _MONTHS + r")\b", re.I)
 # a day of the month beside its month: "January 2", "2 January", "January 2, 2024"
 _DAY_AFTER = re.compile(r"\s+\d{1,2}(?:st|nd|rd|th)?\b(?:,?\s+\d{4}\b)?")
 _DAY_BEFORE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\s+$")

@@ -47,15 +47,13 @@ def script_of(text: str) -> str | None:
     ('CJK', 'CYRILLIC', None)
     """
     import unicodedata
+    from collections import Counter
 
-    counts: dict[str, int] = {}
     letters = [c for c in text if c.isalpha()]
-    for c in letters:
-        name = unicodedata.name(c, "")
-        script = next((s for s in SCRIPTS if name.startswith(s)), "LATIN" if "LATIN" in name else "OTHER")
-        counts[script] = counts.get(script, 0) + 1
-    best = max((s for s in counts if s in SCRIPTS), key=counts.get, default=None)
-    return best if best and counts[best] * 2 > len(letters) else None
+    scripts = Counter(next((s for s in SCRIPTS if unicodedata.name(c, "").startswith(s)), None) for c in letters)
+    scripts.pop(None, None)  # Latin letters and any others
+    best = max(scripts, key=scripts.get, default=None)
+    return best if best and scripts[best] * 2 > len(letters) else None
 
 
 def foreign_language(question: str, sure: float = SURE) -> str | None:
